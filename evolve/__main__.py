@@ -1,0 +1,9 @@
+"""``python -m evolve``."""
+
+from __future__ import annotations
+
+import sys
+
+from evolve.cli import main
+
+sys.exit(main())

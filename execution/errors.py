@@ -1,0 +1,15 @@
+"""Errors raised by the execution layer: a small retry taxonomy over exchange failures."""
+
+from __future__ import annotations
+
+
+class ExchangeError(RuntimeError):
+    """An exchange request failed for a reason retrying will not fix."""
+
+
+class TemporaryExchangeError(ExchangeError):
+    """A transient failure (rate limit, timeout, 5xx): retried with backoff."""
+
+
+class ExchangeInputError(ExchangeError, ValueError):
+    """The request itself is wrong (unknown symbol or timeframe): a usage error, exit 2."""
