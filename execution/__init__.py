@@ -2,6 +2,17 @@
 
 from __future__ import annotations
 
-from execution.errors import ExchangeError, TemporaryExchangeError
+from execution.errors import ExchangeError, ExchangeInputError, TemporaryExchangeError
+from execution.exchange import ExchangeClient, MarketInfo, RetryPolicy
+from execution.fetch import FetchProgress, fetch_dataset
 
-__all__ = ["ExchangeError", "TemporaryExchangeError"]
+__all__ = [
+    "ExchangeClient",
+    "ExchangeError",
+    "ExchangeInputError",
+    "FetchProgress",
+    "MarketInfo",
+    "RetryPolicy",
+    "TemporaryExchangeError",
+    "fetch_dataset",
+]

@@ -5,10 +5,82 @@ Public API is listed in ``__all__``; anything else is private.
 
 from __future__ import annotations
 
+from fitness.costs import CostModel
+from fitness.data import (
+    GAP_POLICIES,
+    TIMEFRAMES,
+    BarSeries,
+    FundingTable,
+    Gap,
+    GapReport,
+    align_funding,
+    timeframe_to_ms,
+)
+from fitness.data_files import read_bar_file, read_funding_file
 from fitness.errors import CostModelError, DataError, GapError
+from fitness.folds import FoldConfig, Segment, Timeline, split_segments, split_timeline
+from fitness.loading import load_bars, load_funding
+from fitness.metrics import bars_per_year, metrics, segment_metrics
+from fitness.nb import SegmentSummary
+from fitness.penalties import PenaltyConfig, complexity_penalty, lineage_stability_penalty
+from fitness.simulate import (
+    SegmentResult,
+    SimResult,
+    TradeRecords,
+    simulate,
+    simulate_many,
+    simulate_segment,
+)
+from fitness.store import (
+    DatasetInfo,
+    DatasetNotFoundError,
+    dataset_name,
+    default_home,
+    list_datasets,
+    read_dataset_info,
+    save_dataset,
+)
 
 __all__ = [
+    "GAP_POLICIES",
+    "TIMEFRAMES",
+    "BarSeries",
+    "CostModel",
     "CostModelError",
     "DataError",
+    "DatasetInfo",
+    "DatasetNotFoundError",
+    "FoldConfig",
+    "FundingTable",
+    "Gap",
     "GapError",
+    "GapReport",
+    "PenaltyConfig",
+    "Segment",
+    "SegmentResult",
+    "SegmentSummary",
+    "SimResult",
+    "Timeline",
+    "TradeRecords",
+    "align_funding",
+    "bars_per_year",
+    "complexity_penalty",
+    "dataset_name",
+    "default_home",
+    "lineage_stability_penalty",
+    "list_datasets",
+    "load_bars",
+    "load_funding",
+    "metrics",
+    "read_bar_file",
+    "read_dataset_info",
+    "read_funding_file",
+    "save_dataset",
+    "segment_metrics",
+    "simulate",
+    "simulate_many",
+    "simulate_segment",
+    "split_segments",
+    "split_timeline",
+    "timeframe_to_ms",
 ]

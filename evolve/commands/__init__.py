@@ -1,0 +1,1 @@
+"""The subcommands of the ``evolve`` command line, one module per top-level command."""
