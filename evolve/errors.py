@@ -5,7 +5,12 @@ from __future__ import annotations
 import pydantic
 
 from fitness.errors import CostModelError, DataError
-from populations.errors import ResumeMismatchError
+from populations.errors import (
+    LineageLookupError,
+    ResumeMismatchError,
+    RunDirError,
+    SpecError,
+)
 from primitives.errors import ExpressionError
 
 
@@ -24,5 +29,8 @@ INPUT_ERRORS: tuple[type[BaseException], ...] = (
     CostModelError,
     ExpressionError,
     ResumeMismatchError,
+    RunDirError,
+    SpecError,
+    LineageLookupError,
     pydantic.ValidationError,
 )
