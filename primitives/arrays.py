@@ -48,3 +48,52 @@ def as_float64(values: npt.ArrayLike, name: str = "array") -> Float64Array:
     if out.ndim != 1:
         raise ValueError(f"{name}: expected a 1-D array, found shape {out.shape}")
     return out
+
+
+MARKET_COLUMNS: tuple[str, ...] = (
+    "timestamp",
+    "open",
+    "high",
+    "low",
+    "close",
+    "volume",
+    "funding_rate",
+)
+
+
+def readonly(array: np.ndarray) -> np.ndarray:
+    """Return a read-only view of ``array`` (the array itself when already read-only).
+
+    Every array handed to a kernel is read-only, so numba compiles one specialisation per
+    kernel and nothing downstream can modify a memoised result.
+    """
+    if not array.flags.writeable:
+        return array
+    view = array.view()
+    view.flags.writeable = False
+    return view
+
+
+def market_column(market: MarketLike, name: str) -> np.ndarray:
+    """Return column ``name`` of ``market`` as a read-only 1-D C-contiguous array.
+
+    ``timestamp`` is int64 (ms UTC), every other column float64. No copy is made when the
+    column already has that layout.
+
+    Raises
+    ------
+    ValueError
+        If the market has no such column or it is not one-dimensional.
+    """
+    try:
+        values = getattr(market, name)
+    except AttributeError:
+        raise ValueError(
+            f"market object {type(market).__name__} has no column {name!r} "
+            f"(expected the columns {', '.join(MARKET_COLUMNS)})"
+        ) from None
+    dtype = np.int64 if name == "timestamp" else np.float64
+    array = np.ascontiguousarray(values, dtype=dtype)
+    if array.ndim != 1:
+        raise ValueError(f"market column {name!r}: expected a 1-D array, found shape {array.shape}")
+    return readonly(array)
