@@ -237,6 +237,7 @@ def population_table(market: Market, n_trees: int, seed: int) -> None:
             f"{seconds / bar_nodes * 1e9:>13.3f}{t_deap / seconds:>8.1f}x"
         )
     print(f"memo: {memo.bytes / 2**20:.0f} MB held, {memo.hits:,} hits, {memo.misses:,} misses")
+    offspring_table(market, trees, memo, baseline, rng)
     agree = 0
     for text in texts:
         strategy = primitives.compile(text)
@@ -248,6 +249,56 @@ def population_table(market: Market, n_trees: int, seed: int) -> None:
         "stateful roots (the baseline does not mask inner warm-up) and exact ties on flat "
         "windows that its cumulative sums round away"
     )
+
+
+def _offspring(trees: list[Any], rng: np.random.Generator) -> list[str]:
+    """Return one generation of GP offspring: 60 % crossover pairs, 40 % mutations."""
+    limits = primitives.SizeLimits(max_depth=8, max_nodes=40)
+    texts: list[str] = []
+    while len(texts) < len(trees):
+        a, b = (trees[i] for i in rng.integers(0, len(trees), 2))
+        if rng.random() < 0.6:
+            children = primitives.crossover(a, b, rng, limits)
+        else:
+            kind = primitives.MUTATIONS[int(rng.integers(0, len(primitives.MUTATIONS)))]
+            children = (primitives.mutate(a, rng, kind, limits),)
+        texts.extend(primitives.to_text(child) for child in children)
+    return texts[: len(trees)]
+
+
+def offspring_table(
+    market: Market,
+    trees: list[Any],
+    memo: primitives.Memo,
+    baseline: BaselineEvaluator,
+    rng: np.random.Generator,
+) -> None:
+    """Time the regime a GP worker lives in: offspring of an evaluated population."""
+    texts = _offspring(trees, rng)
+    n_bars = market.close.shape[0]
+    bar_nodes = n_bars * sum(len(primitives.parse(text)) for text in texts)
+    hits, misses = memo.hits, memo.misses
+    t_memo = _run_ours(texts, market, memo)
+    rate = (memo.hits - hits) / max(memo.hits - hits + memo.misses - misses, 1)
+    t_plain = _run_ours(texts, market, None)
+    arguments = baseline.bind(market)
+    start = time.perf_counter()
+    for text in texts:
+        baseline.compile(text)(*arguments)
+    t_deap = time.perf_counter() - start
+    print(
+        f"\nNext generation: {len(texts):,} offspring of that population (60 % crossover, 40 % "
+        "mutation), the worker's memo warm from evaluating their parents"
+    )
+    for name, seconds in (
+        ("DEAP gp.compile + numpy", t_deap),
+        ("ours, no memo", t_plain),
+        (f"ours, memo (hits {rate:.0%})", t_memo),
+    ):
+        print(
+            f"{name:<30}{seconds:>9.2f}{len(texts) / seconds:>10.1f}{bar_nodes / seconds:>14.3g}"
+            f"{seconds / bar_nodes * 1e9:>13.3f}{t_deap / seconds:>8.1f}x"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -40,16 +40,30 @@ class Memo:
     Stored arrays are read-only. Strategies store only nodes that cost more to recompute than
     to read back: windowed/recursive indicators, stateful roots and market-derived terminals
     (``funding``, ``typical``, ``weekend``), not element-wise nodes.
+
+    Admission: an array is stored only when its key is offered for the ``admit_after``-th time
+    (default 2, a "doorkeeper" as in TinyLFU). A subtree seen once — most of a random
+    population — then costs nothing to remember, while the subtrees a GP population shares
+    (parents and offspring, common indicators) are stored on their second use. Storing every
+    array costs fresh, page-faulting memory per store and made the memo slower than no memo on
+    random trees; ``admit_after=1`` stores on first use. The doorkeeper remembers at most
+    ``DOORKEEPER_KEYS`` keys (oldest forgotten first).
     """
 
-    def __init__(self, max_bytes: int = DEFAULT_MEMO_BYTES) -> None:
+    DOORKEEPER_KEYS = 200_000
+
+    def __init__(self, max_bytes: int = DEFAULT_MEMO_BYTES, *, admit_after: int = 2) -> None:
         if max_bytes < 0:
             raise ValueError(f"Memo max_bytes must be >= 0, found {max_bytes}")
+        if admit_after < 1:
+            raise ValueError(f"Memo admit_after must be >= 1, found {admit_after}")
         self.max_bytes = max_bytes
+        self.admit_after = admit_after
         self.hits = 0
         self.misses = 0
         self.bytes = 0
         self._store: OrderedDict[Hashable, np.ndarray] = OrderedDict()
+        self._offers: OrderedDict[Hashable, int] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._store)
@@ -75,7 +89,7 @@ class Memo:
     def put(self, key: Hashable, array: np.ndarray) -> None:
         """Store a read-only array, evicting least recently used entries beyond the budget."""
         size = array.nbytes
-        if size > self.max_bytes or key in self._store:
+        if size > self.max_bytes or key in self._store or not self._admit(key):
             return
         self._store[key] = array
         self.bytes += size
@@ -83,9 +97,21 @@ class Memo:
             _, evicted = self._store.popitem(last=False)
             self.bytes -= evicted.nbytes
 
+    def _admit(self, key: Hashable) -> bool:
+        if self.admit_after == 1:
+            return True
+        offers = self._offers.pop(key, 0) + 1
+        if offers >= self.admit_after:
+            return True
+        self._offers[key] = offers
+        if len(self._offers) > self.DOORKEEPER_KEYS:
+            self._offers.popitem(last=False)
+        return False
+
     def clear(self) -> None:
-        """Drop every stored array and reset the counters."""
+        """Drop every stored array, forget offered keys and reset the counters."""
         self._store.clear()
+        self._offers.clear()
         self.bytes = 0
         self.hits = 0
         self.misses = 0

@@ -86,7 +86,7 @@ def test_compile_when_root_is_not_position_then_primitive_type_error() -> None:
 
 def test_memo_when_strategy_repeated_then_hits_and_identical_positions() -> None:
     market = hashed(make_market(400, 4), "sha256:a")
-    memo = primitives.Memo()
+    memo = primitives.Memo(admit_after=1)
     strategy = primitives.compile(EMA_CROSS)
 
     first = strategy.positions(market, memo)
@@ -101,7 +101,7 @@ def test_memo_when_strategy_repeated_then_hits_and_identical_positions() -> None
 
 def test_memo_when_stateful_root_repeated_then_root_itself_is_served() -> None:
     market = hashed(make_market(400, 4), "sha256:g")
-    memo = primitives.Memo()
+    memo = primitives.Memo(admit_after=1)
     strategy = primitives.compile("atr_stop(long_only(above(close, sma(close, 20))), 14, 2.0)")
     first = strategy.positions(market, memo)
     assert strategy.positions(market, memo) is first
@@ -109,7 +109,7 @@ def test_memo_when_stateful_root_repeated_then_root_itself_is_served() -> None:
 
 def test_memo_when_strategies_share_subtrees_then_shared_nodes_hit() -> None:
     market = hashed(make_market(400, 4), "sha256:b")
-    memo = primitives.Memo()
+    memo = primitives.Memo(admit_after=1)
     primitives.compile(EMA_CROSS).positions(market, memo)
     hits = memo.hits
     primitives.compile("long_only(above(close, ema(close, 26)))").positions(market, memo)
@@ -117,7 +117,7 @@ def test_memo_when_strategies_share_subtrees_then_shared_nodes_hit() -> None:
 
 
 def test_memo_when_markets_differ_then_keys_differ() -> None:
-    memo = primitives.Memo()
+    memo = primitives.Memo(admit_after=1)
     strategy = primitives.compile(SMA_TREND)
     a = strategy.positions(hashed(make_market(300, 5), "sha256:c"), memo)
     b = strategy.positions(hashed(make_market(300, 6), "sha256:d"), memo)
@@ -133,7 +133,7 @@ def test_memo_when_market_has_no_content_hash_then_keyed_by_identity() -> None:
 
 
 def test_memo_when_over_byte_budget_then_evicts_least_recently_used() -> None:
-    memo = primitives.Memo(max_bytes=3 * 8 * 100)
+    memo = primitives.Memo(max_bytes=3 * 8 * 100, admit_after=1)
     arrays = {name: np.full(100, float(i)) for i, name in enumerate("abcd")}
     for name in "abc":
         memo.put(name, arrays[name])
@@ -149,7 +149,7 @@ def test_memo_when_over_byte_budget_then_evicts_least_recently_used() -> None:
 
 def test_memo_when_many_strategies_then_bytes_never_exceed_budget() -> None:
     market = hashed(make_market(1000, 8), "sha256:f")
-    memo = primitives.Memo(max_bytes=50_000)
+    memo = primitives.Memo(max_bytes=50_000, admit_after=1)
     rng = np.random.default_rng(0)
     for _ in range(30):
         primitives.compile(primitives.random_tree(rng, max_depth=4)).positions(market, memo)
@@ -199,8 +199,28 @@ def test_compile_when_composites_share_hidden_subexpressions_then_planned_once()
 
 def test_memo_when_hidden_subexpression_seen_before_then_served_from_memo() -> None:
     market = hashed(make_market(300, 11), "sha256:h")
-    memo = primitives.Memo()
+    memo = primitives.Memo(admit_after=1)
     primitives.compile("long_only(delta_positive(atr(14)))").positions(market, memo)
     hits = memo.hits
     primitives.compile("atr_stop(long_only(weekend), 14, 3.0)").positions(market, memo)
     assert memo.hits > hits  # atr(14) computed by the first strategy
+
+
+def test_memo_when_key_offered_once_then_not_stored_until_second_offer() -> None:
+    market = hashed(make_market(400, 12), "sha256:i")
+    memo = primitives.Memo()  # default doorkeeper: store on the second use
+    strategy = primitives.compile(EMA_CROSS)
+
+    first = strategy.positions(market, memo)
+    assert len(memo) == 0 and memo.bytes == 0
+    second = strategy.positions(market, memo)
+    third = strategy.positions(market, memo)
+
+    assert len(memo) == 2 and memo.hits == 2 and memo.misses == 4
+    np.testing.assert_array_equal(first, second)
+    np.testing.assert_array_equal(first, third)
+
+
+def test_memo_when_admit_after_below_one_then_value_error() -> None:
+    with pytest.raises(ValueError, match="admit_after"):
+        primitives.Memo(admit_after=0)
