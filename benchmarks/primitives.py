@@ -98,7 +98,7 @@ def _pandas_zscore(s: pd.Series, n: int) -> pd.Series:
 
 
 def kernel_table(market: Market) -> None:
-    kernels = {entry.name: entry.kernel for entry in registry()}
+    kernels = {entry.key: entry.kernel for entry in registry()}
     x = market.close
     y = np.asarray(market.open)
     series = pd.Series(np.asarray(x))
@@ -126,9 +126,9 @@ def kernel_table(market: Market) -> None:
          "(s-mean)/std(ddof=0)", lambda: _pandas_zscore(series, 20)),
         ("ATR(14) Wilder", lambda: k["atr"](high, low, x, 14),
          "max(3 ranges)+ewm", lambda: _pandas_atr(frame, 14)),
-        ("above (a > b)", lambda: k["above"](x, y), "numpy a > b", lambda: x > y),
+        ("gt (a > b)", lambda: k["gt_price"](x, y), "numpy a > b", lambda: x > y),
         ("and_", lambda: k["and_"](a, b), "numpy a & b", lambda: a & b),
-        ("long_short", lambda: k["long_short"](a, b),
+        ("pos_from", lambda: k["pos_from"](a, b),
          "numpy where x2", lambda: np.where(a & ~b, 1.0, np.where(b & ~a, -1.0, 0.0))),
     ]  # fmt: skip
     n = x.shape[0]

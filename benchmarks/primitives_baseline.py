@@ -150,8 +150,16 @@ class BaselineEvaluator:
         for entry in primitives.registry():
             if entry.arity > 0:
                 self.pset.addPrimitive(
-                    functions[entry.name], list(entry.arg_types), entry.ret_type, entry.name
+                    functions[entry.key], list(entry.arg_types), entry.ret_type, entry.key
                 )
+        # gp.compile evals the canonical text, whose overloaded names (gt, lt, crosses_*) are
+        # one Python function each: numpy broadcasting serves every dimension
+        self.pset.context.update(
+            gt=np.greater,
+            lt=np.less,
+            crosses_above=lambda a, b: _crosses(a, np.broadcast_to(b, np.shape(a)), True),
+            crosses_below=lambda a, b: _crosses(a, np.broadcast_to(b, np.shape(a)), False),
+        )
 
     def compile(self, text: str) -> Callable[..., np.ndarray]:
         """Return DEAP's compiled lambda for ``text`` (``gp.compile``: str -> eval)."""
@@ -287,24 +295,24 @@ class BaselineEvaluator:
             "zscore": self._zscore, "volume_z": lambda n: self._zscore(m().volume, n),
             "funding_z": self._zscore, "funding_mean": sma, "rsi": rsi, "stoch_k": stoch_k,
             "stoch_d": lambda n, s: sma(stoch_k(n), s), "percent_b": percent_b,
-            "above": np.greater, "below": np.less, "delta_above": np.greater,
-            "osc_gt": np.greater, "ratio_gt": np.greater,
+            "gt_price": np.greater, "lt_price": np.less, "gt_delta": np.greater,
+            "gt_osc": np.greater, "gt_ratio": np.greater,
             "crosses_above": lambda a, b: _crosses(a, b, True),
             "crosses_below": lambda a, b: _crosses(a, b, False),
-            "delta_crosses_above": lambda a, b: _crosses(a, b, True),
-            "delta_crosses_below": lambda a, b: _crosses(a, b, False),
-            "osc_crosses_above": lambda a, v: _crosses(a, np.full_like(a, v), True),
-            "osc_crosses_below": lambda a, v: _crosses(a, np.full_like(a, v), False),
+            "crosses_above_delta": lambda a, b: _crosses(a, b, True),
+            "crosses_below_delta": lambda a, b: _crosses(a, b, False),
+            "crosses_above_osc_level": lambda a, v: _crosses(a, np.full_like(a, v), True),
+            "crosses_below_osc_level": lambda a, v: _crosses(a, np.full_like(a, v), False),
             "delta_positive": lambda a: a > 0.0,
-            "osc_above": np.greater, "osc_below": np.less, "z_above": np.greater,
-            "z_below": np.less, "ratio_above": np.greater, "ratio_below": np.less,
-            "funding_above": np.greater, "funding_below": np.less,
+            "gt_osc_level": np.greater, "lt_osc_level": np.less, "gt_z_level": np.greater,
+            "lt_z_level": np.less, "gt_ratio_level": np.greater, "lt_ratio_level": np.less,
+            "gt_funding_level": np.greater, "lt_funding_level": np.less,
             "rising": lambda x, n: _streak(x, n, 1.0),
             "falling": lambda x, n: _streak(x, n, -1.0),
             "and_": np.logical_and, "or_": np.logical_or, "not_": np.logical_not,
             "if_then_else": np.where, "hour_between": hours,
             "weekday_is": lambda d: (m().timestamp // DAY_MS + 3) % 7 == d,
-            "long_short": lambda a, b: np.where(a & ~b, 1.0, np.where(b & ~a, -1.0, 0.0)),
+            "pos_from": lambda a, b: np.where(a & ~b, 1.0, np.where(b & ~a, -1.0, 0.0)),
             "long_only": lambda a: np.where(a, 1.0, 0.0),
             "short_only": lambda a: np.where(a, -1.0, 0.0),
             "latch": _latch, "atr_stop": self._atr_stop, "vol_target": self._vol_target,

@@ -1,9 +1,10 @@
 """Strategy text (DESIGN §3): canonical form, typed parser, stable id, pretty form, tree shape.
 
-The canonical text is exactly DEAP's ``str(tree)``. ``parse`` is a small iterative
-tokenizer/parser that types each constant from the argument slot it fills (DEAP's
-``from_string`` types numbers by their Python type, which breaks typed trees) and reports
-ill-typed text with ``PrimitiveTypeError`` naming the column.
+The canonical text is exactly DEAP's ``str(tree)``. ``parse`` reads the text into a syntax
+tree, then types it top-down: each constant takes the type of the argument slot it fills
+(DEAP's ``from_string`` types numbers by their Python type, which breaks typed trees), and an
+overloaded name (``gt``, ``lt``, ``crosses_above``, ``crosses_below``) takes the one form whose
+argument types fit. Ill-typed text raises ``PrimitiveTypeError`` naming the column.
 """
 
 from __future__ import annotations
@@ -17,7 +18,13 @@ from dataclasses import dataclass
 from deap import gp
 
 from primitives.errors import ExpressionError, PrimitiveTypeError
-from primitives.pset import PSET, PSET_VERSION, Constant, entry_of
+from primitives.pset import (
+    PSET_VERSION,
+    Constant,
+    entry_of,
+    expression_names,
+    nodes_named,
+)
 from primitives.registry import AND, CALL, OR, ROOT
 from primitives.types import CONSTANT_SPECS, ROOT_TYPE, checked_constant, pretty_constant
 
@@ -93,47 +100,152 @@ def _constant(token: _Token, type_: type, text: str, slot: _Slot) -> Constant:
         raise _error(ExpressionError, text, token.column, f"{slot}: {e}") from None
 
 
-def _named(token: _Token, type_: type, text: str, slot: _Slot) -> gp.Primitive | gp.Terminal:
-    node = PSET.mapping.get(token.text) if token.kind == "name" else None
-    if node is not None and node.ret is type_:
-        return node  # type: ignore[no-any-return]
-    slot = _slot_name(*slot)
+@dataclass(slots=True)
+class _Call:
+    token: _Token  # a name or a number
+    args: list[_Call] | None  # None when written without parentheses
+
+
+def _read(text: str) -> _Call:
+    """Return the syntax tree of ``text`` (names, numbers, calls), untyped."""
+    tokens = list(_tokens(text))
+
+    def expression(i: int) -> tuple[_Call, int]:
+        token = tokens[i]
+        if token.kind not in ("name", "number"):
+            found = "end of text" if token.kind == "end" else repr(token.text)
+            raise _error(
+                ExpressionError, text, token.column, f"expected a name or a number, found {found}"
+            )
+        following = tokens[i + 1]
+        if token.kind == "number" or following.kind != "punct" or following.text != "(":
+            return _Call(token, None), i + 1
+        args: list[_Call] = []
+        i += 2
+        while True:
+            arg, i = expression(i)
+            args.append(arg)
+            separator = tokens[i]
+            if separator.kind == "punct" and separator.text in ",)":
+                i += 1
+                if separator.text == ")":
+                    return _Call(token, args), i
+                continue
+            found = "end of text" if separator.kind == "end" else repr(separator.text)
+            raise _error(
+                ExpressionError, text, separator.column,
+                f"expected ',' or ')' in the arguments of {token.text!r}, found {found}",
+            )  # fmt: skip
+
+    try:
+        call, end = expression(0)
+    except RecursionError:
+        raise ExpressionError("expression is nested too deeply to parse") from None
+    if tokens[end].kind != "end":
+        raise _error(
+            ExpressionError, text, tokens[end].column,
+            f"unexpected text {tokens[end].text!r} after the expression",
+        )  # fmt: skip
+    return call
+
+
+def _typed(call: _Call, wanted: type, text: str, slot: _Slot, out: list[gp.Primitive]) -> None:
+    """Append the typed prefix nodes of ``call`` to ``out``; resolve overloaded names."""
+    token = call.token
+    if wanted in CONSTANT_SPECS:
+        if call.args is not None:
+            raise _error(
+                PrimitiveTypeError, text, token.column,
+                f"{_slot_name(*slot)} needs a constant, found a call of {token.text!r}",
+            )  # fmt: skip
+        out.append(_constant(token, wanted, text, slot))
+        return
     if token.kind != "name":
-        found = "end of text" if token.kind == "end" else repr(token.text)
         raise _error(
             PrimitiveTypeError, text, token.column,
-            f"{slot} needs a {type_.__name__} series, found {found}",
+            f"{_slot_name(*slot)} needs a {wanted.__name__} series, found {token.text!r}",
         )  # fmt: skip
-    if node is None:
-        close = difflib.get_close_matches(token.text, list(PSET.mapping), n=3)
+    named = nodes_named(token.text)
+    fitting = [node for node in named if node.ret is wanted]
+    if not fitting:
+        raise _unfit(token, wanted, named, text, slot)
+    failures: list[tuple[int, ExpressionError]] = []
+    for node in fitting:
+        mark = len(out)
+        try:
+            _apply(call, node, text, out)
+            return
+        except ExpressionError as e:
+            failures.append((len(out) - mark, e))
+            del out[mark:]
+    # no form fits: report the one that got furthest (the first argument picks the form)
+    progress, error = max(failures, key=lambda failure: failure[0])
+    if len(fitting) > 1 and progress <= 1:
+        forms = ", ".join(entry_signature(node) for node in fitting)
+        raise type(error)(f"{error}\n    forms of {token.text!r}: {forms}") from None
+    raise error
+
+
+def _apply(
+    call: _Call, node: gp.Primitive | gp.Terminal, text: str, out: list[gp.Primitive]
+) -> None:
+    token = call.token
+    if node.arity == 0:
+        if call.args is not None:
+            raise _error(ExpressionError, text, token.column, f"{token.text!r} takes no arguments")
+        out.append(node)
+        return
+    if call.args is None or len(call.args) != node.arity:
+        found = "none" if call.args is None else str(len(call.args))
+        raise _error(
+            ExpressionError, text, token.column,
+            f"{entry_signature(node)} takes {node.arity} argument(s), found {found}",
+        )  # fmt: skip
+    out.append(node)
+    for index, arg in enumerate(call.args):
+        _typed(arg, node.args[index], text, (node, index), out)
+
+
+def _unfit(
+    token: _Token,
+    wanted: type,
+    named: tuple[gp.Primitive | gp.Terminal, ...],
+    text: str,
+    slot: _Slot,
+) -> ExpressionError:
+    if not named:
+        close = difflib.get_close_matches(token.text, expression_names(), n=3)
         hint = f"; did you mean {', '.join(close)}?" if close else "; see primitives.registry()"
-        raise _error(ExpressionError, text, token.column, f"unknown name {token.text!r}{hint}")
+        return _error(ExpressionError, text, token.column, f"unknown name {token.text!r}{hint}")
     hint = ""
-    if slot == _slot_name(None, 0):
-        hint = "; wrap it in a position root such as long_only(...) or long_short(...)"
-    raise _error(
+    if slot == (None, 0):
+        hint = "; wrap it in a position root such as long_only(...) or pos_from(...)"
+    return _error(
         PrimitiveTypeError, text, token.column,
-        f"{slot} needs {type_.__name__}, but {token.text!r} returns {node.ret.__name__}{hint}",
+        f"{_slot_name(*slot)} needs {wanted.__name__}, but {token.text!r} returns "
+        f"{named[0].ret.__name__}{hint}",
     )  # fmt: skip
 
 
-def _expect(tokens: Iterator[_Token], punct: str, text: str, context: str) -> None:
-    token = next(tokens)
-    if token.kind != "punct" or token.text != punct:
-        found = "end of text" if token.kind == "end" else repr(token.text)
-        raise _error(
-            ExpressionError, text, token.column, f"expected {punct!r} {context}, found {found}"
-        )
+def entry_signature(node: gp.Primitive | gp.Terminal) -> str:
+    """Return the typed signature of a node, e.g. ``gt(Oscillator, OscLevel) -> Signal``."""
+    item = entry_of(node)
+    return item.signature if item is not None else str(node.name)
 
 
 def parse(text: str, root_type: type | None = ROOT_TYPE) -> gp.PrimitiveTree:
     """Parse a strategy expression into a typed ``deap.gp.PrimitiveTree``.
 
+    Comparisons use one name for every dimension (``gt(close, sma(close, 50))``,
+    ``lt(rsi(close, 14), 30.0)``, ``gt(zscore(close, 20), 2.0)``): the form is chosen from
+    the argument types, and constants are typed by the slot they fill.
+
     Parameters
     ----------
     text
-        An expression such as ``long_only(above(close, sma(close, 50)))``; whitespace is free,
-        constants may be written in any numeric form and are canonicalised.
+        An expression such as ``pos_from(gt(close, sma(close, 50)), lt(rsi(close, 14),
+        30.0))``; whitespace is free, constants may be written in any numeric form and are
+        canonicalised.
     root_type
         Type the whole expression must have: ``Position`` for strategies; None accepts any
         series expression (e.g. ``rsi(close, 14)``, for inspection and tests).
@@ -147,48 +259,12 @@ def parse(text: str, root_type: type | None = ROOT_TYPE) -> gp.PrimitiveTree:
     """
     if not isinstance(text, str):
         raise ExpressionError(f"expression must be a string, found {type(text).__name__}")
-    tokens = _tokens(text)
-    nodes: list[gp.Primitive | gp.Terminal] = []
-    frames: list[list[object]] = []  # [primitive, index of the argument being read]
+    call = _read(text)
     if root_type is None:
-        first = _TOKEN.match(text)
-        node = PSET.mapping.get(first.group("name")) if first and first.group("name") else None
-        root_type = node.ret if node is not None else ROOT_TYPE
-    wanted, parent, index = root_type, None, 0
-    while True:
-        token = next(tokens)
-        slot = (parent, index)
-        if wanted in CONSTANT_SPECS:
-            nodes.append(_constant(token, wanted, text, slot))
-        else:
-            node = _named(token, wanted, text, slot)
-            nodes.append(node)
-            if node.arity > 0:
-                _expect(tokens, "(", text, f"after {node.name!r}")
-                frames.append([node, 0])
-                wanted, parent, index = node.args[0], node, 0
-                continue
-        # close every finished call, then move to the next argument slot
-        while frames:
-            frame = frames[-1]
-            frame[1] += 1  # type: ignore[operator]
-            primitive: gp.Primitive = frame[0]  # type: ignore[assignment]
-            if frame[1] < primitive.arity:  # type: ignore[operator]
-                _expect(tokens, ",", text, f"between the arguments of {primitive.name!r}")
-                wanted, parent, index = primitive.args[frame[1]], primitive, frame[1]  # type: ignore[index]
-                break
-            _expect(tokens, ")", text, f"closing {primitive.name!r}")
-            frames.pop()
-        if not frames:
-            break
-    token = next(tokens)
-    if token.kind != "end":
-        raise _error(
-            ExpressionError,
-            text,
-            token.column,
-            f"unexpected text {token.text!r} after the expression",
-        )
+        named = nodes_named(call.token.text) if call.token.kind == "name" else ()
+        root_type = named[0].ret if named else ROOT_TYPE
+    nodes: list[gp.Primitive] = []
+    _typed(call, root_type, text, (None, 0), nodes)
     return gp.PrimitiveTree(nodes)
 
 

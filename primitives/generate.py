@@ -45,7 +45,7 @@ def _producers() -> tuple[dict[type, list[gp.Primitive]], dict[type, list[gp.Ter
     terminals: dict[type, list[gp.Terminal]] = {t: [] for t in SERIES_TYPES}
     for item in registry():
         target = terminals if item.arity == 0 else primitives
-        target[item.ret_type].append(node_of(item.name))
+        target[item.ret_type].append(node_of(item.key))
     return primitives, terminals
 
 

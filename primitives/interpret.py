@@ -25,7 +25,7 @@ from primitives.registry import PrimitiveEntry, registry
 from primitives.types import CONSTANT_SPECS, ROOT_TYPE, Position, Window, series_dtype
 
 DEFAULT_MEMO_BYTES = 256 * 2**20
-_ENTRIES: dict[str, PrimitiveEntry] = {item.name: item for item in registry()}
+_ENTRIES: dict[str, PrimitiveEntry] = {item.key: item for item in registry()}
 _MARKET, _SLOT, _CONSTANT = 0, 1, 2
 
 

@@ -17,7 +17,7 @@ from numba import njit
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def long_short_nb(long, short):
+def pos_from_nb(long, short):
     """+1 where ``long`` and not ``short``, -1 where ``short`` and not ``long``, else 0."""
     m = long.shape[0]
     out = np.empty(m)

@@ -41,9 +41,12 @@ def _build_pset() -> gp.PrimitiveSetTyped:
     pset = gp.PrimitiveSetTyped("evolve", [], ROOT_TYPE)
     for item in registry():
         if item.arity == 0:
-            pset.addTerminal(item.name, item.ret_type, name=item.name)
+            pset.addTerminal(item.name, item.ret_type, name=item.key)
         else:
-            pset.addPrimitive(item, list(item.arg_types), item.ret_type, name=item.name)
+            # nodes are keyed uniquely (``gt_price``) but print their expression name (``gt``)
+            pset.addPrimitive(item, list(item.arg_types), item.ret_type, name=item.key)
+            slots = ", ".join(f"{{{i}}}" for i in range(item.arity))
+            pset.mapping[item.key].seq = f"{item.name}({slots})"
     return pset
 
 
@@ -62,7 +65,10 @@ def _version() -> str:
 
 PSET: gp.PrimitiveSetTyped = _build_pset()
 PSET_VERSION: str = _version()
-_ENTRIES: dict[str, PrimitiveEntry] = {item.name: item for item in registry()}
+_ENTRIES: dict[str, PrimitiveEntry] = {item.key: item for item in registry()}
+_NAMED: dict[str, tuple[gp.Primitive | gp.Terminal, ...]] = {}
+for _item in registry():
+    _NAMED[_item.name] = (*_NAMED.get(_item.name, ()), PSET.mapping[_item.key])
 
 
 def build_pset() -> gp.PrimitiveSetTyped:
@@ -74,9 +80,19 @@ def build_pset() -> gp.PrimitiveSetTyped:
     return PSET
 
 
-def node_of(name: str) -> gp.Primitive | gp.Terminal:
-    """Return the shared DEAP node (primitive or market terminal) called ``name``."""
-    return PSET.mapping[name]
+def node_of(key: str) -> gp.Primitive | gp.Terminal:
+    """Return the shared DEAP node (primitive or market terminal) of the entry ``key``."""
+    return PSET.mapping[key]
+
+
+def nodes_named(name: str) -> tuple[gp.Primitive | gp.Terminal, ...]:
+    """Return the DEAP nodes written ``name`` in expressions (overloads), in table order."""
+    return _NAMED.get(name, ())
+
+
+def expression_names() -> list[str]:
+    """Return every name an expression may use (for suggestions in error messages)."""
+    return list(_NAMED)
 
 
 def entry_of(node: gp.Primitive | gp.Terminal) -> PrimitiveEntry | None:

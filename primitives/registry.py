@@ -72,6 +72,13 @@ class PrimitiveEntry:
     interpreter plans them as ordinary nodes, so they are computed once per strategy and shared
     through the memo with every other strategy using ``atr(n)``.
 
+    ``name`` is the name written in expressions; comparisons are overloaded by dimension
+    (``gt(close, sma(close, 50))``, ``lt(rsi(close, 14), 30.0)``, ``gt(zscore(close, 20),
+    2.0)``) and the parser picks the overload from the argument types. ``key`` is unique per
+    entry (``gt_price``, ``lt_osc_level``…) and names the entry inside the primitive set,
+    the memo plan and ``entry()``; it equals ``name`` for every primitive that is not
+    overloaded.
+
     ``warmup(*constants)`` is the number of leading bars of NaN this node adds on top of the
     longest warm-up of its inputs (arguments and hidden sub-expressions); ``settle(*constants)``
     the further bars an infinite-memory kernel needs before a later start changes its output by
@@ -95,6 +102,7 @@ class PrimitiveEntry:
     hidden: tuple[tuple[str, tuple[int | str, ...]], ...] = ()
     kernel_args: tuple[int, ...] | None = None
     version: int = 1
+    key: str = ""
 
     @property
     def arity(self) -> int:
@@ -177,7 +185,7 @@ class PrimitiveEntry:
                 checked[s] if isinstance(s, int) else market_column(market, s)  # type: ignore[arg-type]
                 for s in sources
             ]
-            values.append(readonly(_BY_NAME[name](*inputs, market=market)))
+            values.append(readonly(_BY_KEY[name](*inputs, market=market)))
         selected = range(self.arity) if self.kernel_args is None else self.kernel_args
         values.extend(checked[i] for i in selected)
         if len(lengths) > 1:
@@ -238,6 +246,7 @@ def _entry(
     category: str,
     **options: Any,
 ) -> PrimitiveEntry:
+    options.setdefault("key", name)
     return PrimitiveEntry(name, arg_types, ret_type, kernel, doc, category, **options)
 
 
@@ -381,33 +390,44 @@ def _signal_entries() -> list[PrimitiveEntry]:
     Z, Osc, R, F = ZScore, Oscillator, Ratio, Funding  # noqa: N806
     crossing = {"warmup": lambda *_constants: 1}
     return [
-        _compare("above", P, P, cmp.greater_nb, "Price a > price b.", ">"),
-        _compare("below", P, P, cmp.less_nb, "Price a < price b.", "<"),
+        _compare("gt", P, P, cmp.greater_nb, "Price a > price b.", ">", key="gt_price"),
+        _compare("lt", P, P, cmp.less_nb, "Price a < price b.", "<", key="lt_price"),
         _compare("crosses_above", P, P, cmp.crosses_above_nb,
                  "a > b now and a <= b on the previous bar.", "crosses above", **crossing),
         _compare("crosses_below", P, P, cmp.crosses_below_nb,
                  "a < b now and a >= b on the previous bar.", "crosses below", **crossing),
-        _compare("delta_above", D, D, cmp.greater_nb, "Price delta a > b.", ">"),
-        _compare("delta_crosses_above", D, D, cmp.crosses_above_nb,
-                 "Price delta a crosses above b.", "crosses above", **crossing),
-        _compare("delta_crosses_below", D, D, cmp.crosses_below_nb,
-                 "Price delta a crosses below b.", "crosses below", **crossing),
+        _compare("gt", D, D, cmp.greater_nb, "Price delta a > b.", ">", key="gt_delta"),
+        _compare("crosses_above", D, D, cmp.crosses_above_nb, "Price delta a crosses above b.",
+                 "crosses above", key="crosses_above_delta", **crossing),
+        _compare("crosses_below", D, D, cmp.crosses_below_nb, "Price delta a crosses below b.",
+                 "crosses below", key="crosses_below_delta", **crossing),
         _entry("delta_positive", (D,), Signal, cmp.is_positive_nb, "Price delta above 0.",
                "signal", pretty="{0} > 0", precedence=COMPARE),
-        _compare("osc_above", Osc, OscLevel, cmp.above_level_nb, "Oscillator > level.", ">"),
-        _compare("osc_below", Osc, OscLevel, cmp.below_level_nb, "Oscillator < level.", "<"),
-        _compare("osc_gt", Osc, Osc, cmp.greater_nb, "Oscillator a > oscillator b.", ">"),
-        _compare("osc_crosses_above", Osc, OscLevel, cmp.crosses_above_level_nb,
-                 "Oscillator crosses above a level.", "crosses above", **crossing),
-        _compare("osc_crosses_below", Osc, OscLevel, cmp.crosses_below_level_nb,
-                 "Oscillator crosses below a level.", "crosses below", **crossing),
-        _compare("z_above", Z, ZLevel, cmp.above_level_nb, "Z-score > level.", ">"),
-        _compare("z_below", Z, ZLevel, cmp.below_level_nb, "Z-score < level.", "<"),
-        _compare("ratio_above", R, RatioLevel, cmp.above_level_nb, "Ratio > level.", ">"),
-        _compare("ratio_below", R, RatioLevel, cmp.below_level_nb, "Ratio < level.", "<"),
-        _compare("ratio_gt", R, R, cmp.greater_nb, "Ratio a > ratio b.", ">"),
-        _compare("funding_above", F, FundingLevel, cmp.above_level_nb, "Funding > level.", ">"),
-        _compare("funding_below", F, FundingLevel, cmp.below_level_nb, "Funding < level.", "<"),
+        _compare("gt", Osc, OscLevel, cmp.above_level_nb, "Oscillator > level.", ">",
+                 key="gt_osc_level"),
+        _compare("lt", Osc, OscLevel, cmp.below_level_nb, "Oscillator < level.", "<",
+                 key="lt_osc_level"),
+        _compare("gt", Osc, Osc, cmp.greater_nb, "Oscillator a > oscillator b.", ">",
+                 key="gt_osc"),
+        _compare("crosses_above", Osc, OscLevel, cmp.crosses_above_level_nb,
+                 "Oscillator crosses above a level.", "crosses above",
+                 key="crosses_above_osc_level", **crossing),
+        _compare("crosses_below", Osc, OscLevel, cmp.crosses_below_level_nb,
+                 "Oscillator crosses below a level.", "crosses below",
+                 key="crosses_below_osc_level", **crossing),
+        _compare("gt", Z, ZLevel, cmp.above_level_nb, "Z-score > level.", ">",
+                 key="gt_z_level"),
+        _compare("lt", Z, ZLevel, cmp.below_level_nb, "Z-score < level.", "<",
+                 key="lt_z_level"),
+        _compare("gt", R, RatioLevel, cmp.above_level_nb, "Ratio > level.", ">",
+                 key="gt_ratio_level"),
+        _compare("lt", R, RatioLevel, cmp.below_level_nb, "Ratio < level.", "<",
+                 key="lt_ratio_level"),
+        _compare("gt", R, R, cmp.greater_nb, "Ratio a > ratio b.", ">", key="gt_ratio"),
+        _compare("gt", F, FundingLevel, cmp.above_level_nb, "Funding > level.", ">",
+                 key="gt_funding_level"),
+        _compare("lt", F, FundingLevel, cmp.below_level_nb, "Funding < level.", "<",
+                 key="lt_funding_level"),
         _entry("rising", (P, W), Signal, cmp.rising_nb, "Rose on each of the last n bars.",
                "signal", warmup=_same, pretty="rising({0}, {1})"),
         _entry("falling", (P, W), Signal, cmp.falling_nb, "Fell on each of the last n bars.",
@@ -433,7 +453,7 @@ def _signal_entries() -> list[PrimitiveEntry]:
 def _position_entries() -> list[PrimitiveEntry]:
     S = Signal  # noqa: N806
     return [
-        _entry("long_short", (S, S), Position, pos.long_short_nb,
+        _entry("pos_from", (S, S), Position, pos.pos_from_nb,
                "+1 if long and not short, -1 if short and not long, else flat.", "position",
                pretty="long if {0}; short if {1}", precedence=ROOT),
         _entry("long_only", (S,), Position, pos.long_only_nb, "+1 while the signal holds.",
@@ -464,9 +484,17 @@ _ENTRIES: tuple[PrimitiveEntry, ...] = (
     *_signal_entries(),
     *_position_entries(),
 )
-_BY_NAME: dict[str, PrimitiveEntry] = {e.name: e for e in _ENTRIES}
-if len(_BY_NAME) != len(_ENTRIES):  # pragma: no cover - a programming error in the table
-    raise RuntimeError("duplicate primitive names in the registry")
+_BY_KEY: dict[str, PrimitiveEntry] = {e.key: e for e in _ENTRIES}
+if len(_BY_KEY) != len(_ENTRIES):  # pragma: no cover - a programming error in the table
+    raise RuntimeError("duplicate primitive keys in the registry")
+_OVERLOADS: dict[str, tuple[PrimitiveEntry, ...]] = {}
+for _item in _ENTRIES:
+    _OVERLOADS[_item.name] = (*_OVERLOADS.get(_item.name, ()), _item)
+for _name, _items in _OVERLOADS.items():  # pragma: no cover - a programming error in the table
+    if len({(i.ret_type, i.arg_types) for i in _items}) != len(_items):
+        raise RuntimeError(f"overloads of {_name!r} must differ in argument types")
+    if len({i.ret_type for i in _items}) != 1:
+        raise RuntimeError(f"overloads of {_name!r} must share their return type")
 if not set(CONSTANT_SPECS).isdisjoint(e.ret_type for e in _ENTRIES):  # pragma: no cover
     raise RuntimeError("a primitive returns a constant type")
 
@@ -476,15 +504,20 @@ def registry() -> list[PrimitiveEntry]:
     return list(_ENTRIES)
 
 
-def entry(name: str) -> PrimitiveEntry:
-    """Return the registry entry called ``name``.
+def entry(key: str) -> PrimitiveEntry:
+    """Return the registry entry whose unique ``key`` is given (``"sma"``, ``"gt_price"``).
 
     Raises
     ------
     ExpressionError
-        If no primitive has that name.
+        If no primitive has that key.
     """
     try:
-        return _BY_NAME[name]
+        return _BY_KEY[key]
     except KeyError:
-        raise ExpressionError(f"unknown primitive {name!r}") from None
+        raise ExpressionError(f"unknown primitive {key!r}") from None
+
+
+def overloads(name: str) -> tuple[PrimitiveEntry, ...]:
+    """Return every entry written ``name`` in expressions, in table order (empty if none)."""
+    return _OVERLOADS.get(name, ())

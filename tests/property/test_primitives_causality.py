@@ -75,7 +75,7 @@ def small_arguments(
     return args
 
 
-@pytest.mark.parametrize("entry", primitives.registry(), ids=lambda e: e.name)
+@pytest.mark.parametrize("entry", primitives.registry(), ids=lambda e: e.key)
 @settings(max_examples=15)
 @given(seed=st.integers(0, 2**32 - 1), n_bars=st.integers(2, 120), cut=st.floats(0.0, 1.0))
 def test_primitive_when_inputs_change_from_bar_k_then_outputs_before_k_unchanged(

@@ -96,26 +96,26 @@ REFERENCES: dict[str, Reference] = {
     "stoch_k": lambda m, n: nv.stoch_k(m.high, m.low, m.close, n),
     "stoch_d": lambda m, n, s: nv.sma(nv.stoch_k(m.high, m.low, m.close, n), s),
     "percent_b": lambda m, x, n, k: nv.percent_b(x, n, k),
-    "above": lambda m, a, b: nv.greater(a, b),
-    "below": lambda m, a, b: nv.less(a, b),
+    "gt_price": lambda m, a, b: nv.greater(a, b),
+    "lt_price": lambda m, a, b: nv.less(a, b),
     "crosses_above": _cross(True),
     "crosses_below": _cross(False),
-    "delta_above": lambda m, a, b: nv.greater(a, b),
-    "delta_crosses_above": _cross(True),
-    "delta_crosses_below": _cross(False),
+    "gt_delta": lambda m, a, b: nv.greater(a, b),
+    "crosses_above_delta": _cross(True),
+    "crosses_below_delta": _cross(False),
     "delta_positive": lambda m, a: [bool(v > 0) for v in a],
-    "osc_above": lambda m, a, level: [bool(v > level) for v in a],
-    "osc_below": lambda m, a, level: [bool(v < level) for v in a],
-    "osc_gt": lambda m, a, b: nv.greater(a, b),
-    "osc_crosses_above": _cross_level(True),
-    "osc_crosses_below": _cross_level(False),
-    "z_above": lambda m, a, level: [bool(v > level) for v in a],
-    "z_below": lambda m, a, level: [bool(v < level) for v in a],
-    "ratio_above": lambda m, a, level: [bool(v > level) for v in a],
-    "ratio_below": lambda m, a, level: [bool(v < level) for v in a],
-    "ratio_gt": lambda m, a, b: nv.greater(a, b),
-    "funding_above": lambda m, a, level: [bool(v > level) for v in a],
-    "funding_below": lambda m, a, level: [bool(v < level) for v in a],
+    "gt_osc_level": lambda m, a, level: [bool(v > level) for v in a],
+    "lt_osc_level": lambda m, a, level: [bool(v < level) for v in a],
+    "gt_osc": lambda m, a, b: nv.greater(a, b),
+    "crosses_above_osc_level": _cross_level(True),
+    "crosses_below_osc_level": _cross_level(False),
+    "gt_z_level": lambda m, a, level: [bool(v > level) for v in a],
+    "lt_z_level": lambda m, a, level: [bool(v < level) for v in a],
+    "gt_ratio_level": lambda m, a, level: [bool(v > level) for v in a],
+    "lt_ratio_level": lambda m, a, level: [bool(v < level) for v in a],
+    "gt_ratio": lambda m, a, b: nv.greater(a, b),
+    "gt_funding_level": lambda m, a, level: [bool(v > level) for v in a],
+    "lt_funding_level": lambda m, a, level: [bool(v < level) for v in a],
     "rising": lambda m, x, n: nv.streak(x, n, True),
     "falling": lambda m, x, n: nv.streak(x, n, False),
     "and_": _map(lambda a, b: bool(a and b)),
@@ -124,7 +124,7 @@ REFERENCES: dict[str, Reference] = {
     "if_then_else": _map(lambda c, a, b: bool(a if c else b)),
     "hour_between": lambda m, start, stop: nv.hour_between(m.timestamp, start, stop),
     "weekday_is": lambda m, day: [nv.weekday(int(t)) == day for t in m.timestamp],
-    "long_short": _map(lambda a, b: 1.0 if a and not b else (-1.0 if b and not a else 0.0)),
+    "pos_from": _map(lambda a, b: 1.0 if a and not b else (-1.0 if b and not a else 0.0)),
     "long_only": _map(lambda a: 1.0 if a else 0.0),
     "short_only": _map(lambda a: -1.0 if a else 0.0),
     "latch": lambda m, a, b, c, d: nv.latch(a, b, c, d),
@@ -189,10 +189,10 @@ def assert_matches(actual: np.ndarray, expected: list[Any], context: str) -> Non
 
 
 def test_references_when_listed_then_cover_every_registry_entry() -> None:
-    assert set(REFERENCES) == {entry.name for entry in primitives.registry()}
+    assert set(REFERENCES) == {entry.key for entry in primitives.registry()}
 
 
-@pytest.mark.parametrize("entry", primitives.registry(), ids=lambda e: e.name)
+@pytest.mark.parametrize("entry", primitives.registry(), ids=lambda e: e.key)
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_kernel_when_random_inputs_then_equals_naive_reference(
     entry: primitives.PrimitiveEntry, seed: int
@@ -201,7 +201,7 @@ def test_kernel_when_random_inputs_then_equals_naive_reference(
     args = random_arguments(entry, market, seed * 7919)
 
     actual = entry(*args, market=market)
-    expected = REFERENCES[entry.name](market, *args)
+    expected = REFERENCES[entry.key](market, *args)
 
     assert_matches(actual, expected, f"{entry.name}{tuple(a for a in args if np.isscalar(a))}")
 
@@ -212,7 +212,7 @@ def test_kernel_when_random_inputs_then_equals_naive_reference(
 @pytest.mark.parametrize("window", [20, 200])
 def test_windowed_kernel_when_100k_bars_then_no_drift_versus_naive(name: str, window: int) -> None:
     market = make_market(100_000, 11, step_volatility=0.003)
-    entry = {e.name: e for e in primitives.registry()}[name]
+    entry = {e.key: e for e in primitives.registry()}[name]
     constants = [window] + ([2.0] if len(entry.arg_types) == 3 else [])
     actual = entry(market.close, *constants)
     indices = [*range(window - 1, 100_000, 997), *range(100_000 - 50, 100_000)]
@@ -230,14 +230,14 @@ def test_windowed_kernel_when_100k_bars_then_no_drift_versus_naive(name: str, wi
 @pytest.mark.parametrize("name", ["ema", "rsi"])
 def test_recursive_kernel_when_100k_bars_then_equals_naive(name: str) -> None:
     market = make_market(100_000, 12, step_volatility=0.003)
-    entry = {e.name: e for e in primitives.registry()}[name]
+    entry = {e.key: e for e in primitives.registry()}[name]
 
     assert_matches(entry(market.close, 50), REFERENCES[name](market, market.close, 50), name)
 
 
 def test_atr_when_100k_bars_then_equals_naive() -> None:
     market = make_market(100_000, 13, step_volatility=0.003)
-    entry = {e.name: e for e in primitives.registry()}["atr"]
+    entry = {e.key: e for e in primitives.registry()}["atr"]
 
     assert_matches(
         entry(14, market=market), nv.atr(market.high, market.low, market.close, 14), "atr"
@@ -285,7 +285,7 @@ def test_donchian_breakout_when_flat_then_rising_then_fires_on_first_new_high() 
         market.volume,
         market.funding_rate,
     )
-    breakout = primitives.compile("long_only(above(close, donchian_high(20)))")
+    breakout = primitives.compile("long_only(gt(close, donchian_high(20)))")
 
     position = breakout.positions(flat_then_rising)
 

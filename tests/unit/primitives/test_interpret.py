@@ -11,10 +11,8 @@ import pytest
 import primitives
 from tests.unit.primitives.markets import SyntheticMarket, make_market
 
-EMA_CROSS = (
-    "long_short(above(ema(close, 12), ema(close, 26)), below(ema(close, 12), ema(close, 26)))"
-)
-SMA_TREND = "long_only(above(close, sma(close, 50)))"
+EMA_CROSS = "pos_from(gt(ema(close, 12), ema(close, 26)), lt(ema(close, 12), ema(close, 26)))"
+SMA_TREND = "long_only(gt(close, sma(close, 50)))"
 
 
 @dataclass(frozen=True)
@@ -42,8 +40,8 @@ def test_positions_when_evaluated_then_read_only_float64_in_range() -> None:
         (SMA_TREND, 49),
         (EMA_CROSS, 25),
         ("long_only(crosses_above(close, lag(sma(close, 10), 5)))", 15),
-        ("atr_stop(long_only(above(close, sma(close, 50))), 14, 3.0)", 49),
-        ("atr_stop(long_only(above(close, sma(close, 5))), 14, 3.0)", 13),
+        ("atr_stop(long_only(gt(close, sma(close, 50))), 14, 3.0)", 49),
+        ("atr_stop(long_only(gt(close, sma(close, 5))), 14, 3.0)", 13),
         ("vol_target(long_only(weekend), 30, 0.01)", 30),
         ("long_only(hour_between(8, 16))", 0),
     ],
@@ -102,7 +100,7 @@ def test_memo_when_strategy_repeated_then_hits_and_identical_positions() -> None
 def test_memo_when_stateful_root_repeated_then_root_itself_is_served() -> None:
     market = hashed(make_market(400, 4), "sha256:g")
     memo = primitives.Memo(admit_after=1)
-    strategy = primitives.compile("atr_stop(long_only(above(close, sma(close, 20))), 14, 2.0)")
+    strategy = primitives.compile("atr_stop(long_only(gt(close, sma(close, 20))), 14, 2.0)")
     first = strategy.positions(market, memo)
     assert strategy.positions(market, memo) is first
 
@@ -112,7 +110,7 @@ def test_memo_when_strategies_share_subtrees_then_shared_nodes_hit() -> None:
     memo = primitives.Memo(admit_after=1)
     primitives.compile(EMA_CROSS).positions(market, memo)
     hits = memo.hits
-    primitives.compile("long_only(above(close, ema(close, 26)))").positions(market, memo)
+    primitives.compile("long_only(gt(close, ema(close, 26)))").positions(market, memo)
     assert memo.hits == hits + 1
 
 
@@ -158,7 +156,7 @@ def test_memo_when_many_strategies_then_bytes_never_exceed_budget() -> None:
 
 def test_settle_bars_when_started_later_then_matches_full_history_after_settling() -> None:
     market = make_market(6000, 9)
-    strategy = primitives.compile("short_only(osc_above(rsi(ema(close, 30), 14), 55.0))")
+    strategy = primitives.compile("short_only(gt(rsi(ema(close, 30), 14), 55.0))")
     start = 1000
     later = SyntheticMarket(**{k: v[start:] for k, v in market.columns().items()})
     full = strategy.positions(market)
@@ -172,7 +170,7 @@ def test_positions_when_market_columns_differ_in_length_then_value_error() -> No
     market = make_market(50, 10)
     broken = SyntheticMarket(**{**market.columns(), "high": market.high[:-1]})
     with pytest.raises(ValueError, match="differ in length"):
-        primitives.compile("long_only(above(close, donchian_high(5)))").positions(broken)
+        primitives.compile("long_only(gt(close, donchian_high(5)))").positions(broken)
 
 
 def test_positions_when_market_lacks_a_column_then_value_error_names_it() -> None:
@@ -180,7 +178,7 @@ def test_positions_when_market_lacks_a_column_then_value_error_names_it() -> Non
         close = np.ones(5)
 
     with pytest.raises(ValueError, match="no column 'high'"):
-        primitives.compile("long_only(above(close, donchian_high(2)))").positions(NoVolume())  # type: ignore[arg-type]
+        primitives.compile("long_only(gt(close, donchian_high(2)))").positions(NoVolume())  # type: ignore[arg-type]
 
 
 def test_compiled_when_pickled_then_recompiled_from_text() -> None:
@@ -190,9 +188,7 @@ def test_compiled_when_pickled_then_recompiled_from_text() -> None:
 
 
 def test_compile_when_composites_share_hidden_subexpressions_then_planned_once() -> None:
-    strategy = primitives.compile(
-        "atr_stop(long_only(above(close, keltner_upper(14, 2.0))), 14, 3.0)"
-    )
+    strategy = primitives.compile("atr_stop(long_only(gt(close, keltner_upper(14, 2.0))), 14, 3.0)")
     assert strategy.node_texts.count("atr(14)") == 1
     assert "ema(close, 14)" in strategy.node_texts
 

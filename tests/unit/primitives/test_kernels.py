@@ -8,7 +8,7 @@ import pytest
 import primitives
 
 NAN = np.nan
-ENTRIES = {entry.name: entry for entry in primitives.registry()}
+ENTRIES = {entry.key: entry for entry in primitives.registry()}
 MONDAY_2024_01_01_MS = 1_704_067_200_000
 HOUR_MS = 3_600_000
 
@@ -117,8 +117,8 @@ def test_rising_when_three_increases_then_true_from_the_third() -> None:
 
 
 def test_comparison_when_nan_then_false() -> None:
-    assert not call("above", np.array([NAN]), np.array([1.0]))[0]
-    assert not call("below", np.array([NAN]), np.array([1.0]))[0]
+    assert not call("gt_price", np.array([NAN]), np.array([1.0]))[0]
+    assert not call("lt_price", np.array([NAN]), np.array([1.0]))[0]
 
 
 def test_hour_between_when_wrapping_midnight_then_22_to_1_and_equal_bounds_empty() -> None:
@@ -194,4 +194,4 @@ def test_vol_target_when_price_flat_then_full_size_in_the_position_direction() -
 def test_long_short_when_both_signals_then_flat() -> None:
     long = np.array([1, 1, 0, 0], dtype=bool)
     short = np.array([1, 0, 1, 0], dtype=bool)
-    np.testing.assert_array_equal(call("long_short", long, short), [0, 1, -1, 0])
+    np.testing.assert_array_equal(call("pos_from", long, short), [0, 1, -1, 0])

@@ -11,14 +11,24 @@ from primitives.types import CONSTANT_SPECS, SERIES_TYPES, Position
 from tests.unit.primitives.markets import make_market
 
 
-def test_registry_when_listed_then_has_at_least_30_primitives_with_unique_names() -> None:
+def test_registry_when_listed_then_has_at_least_30_primitives_with_unique_keys() -> None:
     entries = primitives.registry()
-    names = [entry.name for entry in entries]
+    keys = [entry.key for entry in entries]
     assert len([e for e in entries if e.arity > 0]) >= 30
-    assert len(names) == len(set(names))
+    assert len(keys) == len(set(keys))
 
 
-@pytest.mark.parametrize("entry", primitives.registry(), ids=lambda e: e.name)
+def test_registry_when_name_overloaded_then_forms_differ_in_argument_types() -> None:
+    forms: dict[str, set[tuple[type, ...]]] = {}
+    for entry in primitives.registry():
+        forms.setdefault(entry.name, set()).add(entry.arg_types)
+    overloaded = {name for name, shapes in forms.items() if len(shapes) > 1}
+    assert {"gt", "lt", "crosses_above", "crosses_below"} <= overloaded
+    for entry in primitives.registry():
+        assert entry.key == entry.name or entry.name in overloaded
+
+
+@pytest.mark.parametrize("entry", primitives.registry(), ids=lambda e: e.key)
 def test_registry_entry_when_inspected_then_has_numba_kernel_doc_and_types(
     entry: primitives.PrimitiveEntry,
 ) -> None:
@@ -40,32 +50,32 @@ def test_registry_when_types_checked_then_every_argument_type_can_be_produced() 
 
 
 def test_registry_when_called_with_arrays_then_returns_series_of_input_length() -> None:
-    sma = next(e for e in primitives.registry() if e.name == "sma")
+    sma = next(e for e in primitives.registry() if e.key == "sma")
     out = sma([1.0, 2.0, 3.0], 2)
     assert out.dtype == np.float64
     np.testing.assert_allclose(out, [np.nan, 1.5, 2.5])
 
 
 def test_registry_call_when_wrong_argument_count_then_expression_error() -> None:
-    sma = next(e for e in primitives.registry() if e.name == "sma")
+    sma = next(e for e in primitives.registry() if e.key == "sma")
     with pytest.raises(primitives.ExpressionError, match=r"expected 2 arguments"):
         sma(np.ones(3))
 
 
 def test_registry_call_when_window_out_of_range_then_expression_error_names_range() -> None:
-    sma = next(e for e in primitives.registry() if e.name == "sma")
+    sma = next(e for e in primitives.registry() if e.key == "sma")
     with pytest.raises(primitives.ExpressionError, match=r"Window constant 0 is out of range"):
         sma(np.ones(3), 0)
 
 
 def test_registry_call_when_lengths_differ_then_expression_error() -> None:
-    above = next(e for e in primitives.registry() if e.name == "above")
+    gt = next(e for e in primitives.registry() if e.key == "gt_price")
     with pytest.raises(primitives.ExpressionError, match="differ in length"):
-        above(np.ones(3), np.ones(4))
+        gt(np.ones(3), np.ones(4))
 
 
 def test_registry_call_when_market_missing_then_expression_error() -> None:
-    atr = next(e for e in primitives.registry() if e.name == "atr")
+    atr = next(e for e in primitives.registry() if e.key == "atr")
     with pytest.raises(primitives.ExpressionError, match="pass market="):
         atr(14)
     assert atr(14, market=make_market(30)).shape == (30,)
@@ -75,7 +85,7 @@ def test_pset_version_when_computed_then_short_hex_and_pset_has_every_name() -> 
     assert len(primitives.PSET_VERSION) == 12
     int(primitives.PSET_VERSION, 16)
     pset = primitives.build_pset()
-    assert {e.name for e in primitives.registry()} <= set(pset.mapping)
+    assert {e.key for e in primitives.registry()} <= set(pset.mapping)
     assert pset.ret is Position
 
 

@@ -89,8 +89,8 @@ def test_mutate_when_unknown_kind_then_value_error() -> None:
 
 def test_jitter_constants_when_scale_given_then_every_level_and_window_within_factor() -> None:
     text = (
-        "vol_target(latch(osc_below(rsi(close, 14), 30.0), z_above(zscore(close, 50), 2.0), "
-        "hour_between(8, 16), funding_above(funding, 0.0001)), 100, 0.01)"
+        "vol_target(latch(lt(rsi(close, 14), 30.0), gt(zscore(close, 50), 2.0), "
+        "hour_between(8, 16), gt(funding, 0.0001)), 100, 0.01)"
     )
     tree = primitives.parse(text)
     rng = np.random.default_rng(10)
@@ -119,7 +119,7 @@ def test_jitter_constants_when_scale_zero_then_identical_and_bad_scale_rejected(
 
 
 def test_jitter_constants_when_window_small_then_stays_a_legal_integer() -> None:
-    tree = primitives.parse("long_only(above(close, lag(close, 1)))")
+    tree = primitives.parse("long_only(gt(close, lag(close, 1)))")
     for seed in range(20):
         jittered = primitives.jitter_constants(tree, np.random.default_rng(seed), 0.9)
         window = jittered[-1]
@@ -137,9 +137,9 @@ def test_structural_similarity_when_compared_then_bounded_symmetric_and_one_on_s
 
 
 def test_structural_similarity_when_one_window_differs_then_shares_the_other_subtrees() -> None:
-    a = "long_only(and_(above(close, sma(close, 50)), osc_below(rsi(close, 14), 30.0)))"
+    a = "long_only(and_(gt(close, sma(close, 50)), lt(rsi(close, 14), 30.0)))"
     b = a.replace("sma(close, 50)", "sma(close, 20)")
     value = primitives.structural_similarity(a, b)
-    # 9 series nodes each; shared: close x3, rsi(close, 14), osc_below(...) -> 5 / (9 + 9 - 5)
+    # 9 series nodes each; shared: close x3, rsi(close, 14), lt(...) -> 5 / (9 + 9 - 5)
     assert value == pytest.approx(5 / 13)
     assert primitives.structural_similarity(a, "long_only(weekend)") == 0.0
