@@ -15,11 +15,15 @@ from collections.abc import Callable
 
 from evolve import __version__
 from evolve.commands import data as data_command
+from evolve.commands import run as run_command
+from evolve.commands import runs as runs_command
 from evolve.errors import INPUT_ERRORS
 
 # the registry: later issues append run, runs, lineage, promote, report, paper
 COMMANDS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None], ...] = (
     data_command.register,
+    run_command.register,
+    runs_command.register,
 )
 
 DESCRIPTION = """\
@@ -29,6 +33,10 @@ survivors to a paper or live executor."""
 
 EPILOG = """\
 examples:
+  evolve run                                      evolve on the bundled BTC+ETH 1h data
+  evolve run --resume                             continue the latest run
+  evolve runs                                     list runs with their status
+  evolve lineage ID                               an individual's ancestry with scores
   evolve data ls                                  list datasets (bundled ones included)
   evolve data show bundled/BTCUSDT-1h             manifest, gaps and first/last bars
   evolve data import btc.csv --symbol BTCUSDT --timeframe 1h --funding funding.csv

@@ -5,6 +5,13 @@ Public API is listed in ``__all__``; anything else is private.
 
 from __future__ import annotations
 
+from fitness.batch import (
+    Evaluator,
+    EvaluatorStats,
+    RayEvaluator,
+    SerialEvaluator,
+    make_evaluator,
+)
 from fitness.costs import CostModel
 from fitness.data import (
     GAP_POLICIES,
@@ -18,11 +25,21 @@ from fitness.data import (
 )
 from fitness.data_files import read_bar_file, read_funding_file
 from fitness.errors import CostModelError, DataError, GapError
+from fitness.evaluate import Evaluation, SegmentRow, evaluate
 from fitness.folds import FoldConfig, Segment, Timeline, split_segments, split_timeline
 from fitness.loading import load_bars, load_funding
+from fitness.market import Market
 from fitness.metrics import bars_per_year, metrics, segment_metrics
 from fitness.nb import SegmentSummary
+from fitness.objectives import (
+    OBJECTIVES,
+    FitnessConfig,
+    ObjectiveConfig,
+    objective_directions,
+)
 from fitness.penalties import PenaltyConfig, complexity_penalty, lineage_stability_penalty
+from fitness.probe import ProbeResult, perturbation_probe, perturbed_texts
+from fitness.semantic import SemanticCache
 from fitness.simulate import (
     SegmentResult,
     SimResult,
@@ -43,6 +60,7 @@ from fitness.store import (
 
 __all__ = [
     "GAP_POLICIES",
+    "OBJECTIVES",
     "TIMEFRAMES",
     "BarSeries",
     "CostModel",
@@ -50,15 +68,26 @@ __all__ = [
     "DataError",
     "DatasetInfo",
     "DatasetNotFoundError",
+    "Evaluation",
+    "Evaluator",
+    "EvaluatorStats",
+    "FitnessConfig",
     "FoldConfig",
     "FundingTable",
     "Gap",
     "GapError",
     "GapReport",
+    "Market",
+    "ObjectiveConfig",
     "PenaltyConfig",
+    "ProbeResult",
+    "RayEvaluator",
     "Segment",
     "SegmentResult",
+    "SegmentRow",
     "SegmentSummary",
+    "SemanticCache",
+    "SerialEvaluator",
     "SimResult",
     "Timeline",
     "TradeRecords",
@@ -67,11 +96,16 @@ __all__ = [
     "complexity_penalty",
     "dataset_name",
     "default_home",
+    "evaluate",
     "lineage_stability_penalty",
     "list_datasets",
     "load_bars",
     "load_funding",
+    "make_evaluator",
     "metrics",
+    "objective_directions",
+    "perturbation_probe",
+    "perturbed_texts",
     "read_bar_file",
     "read_dataset_info",
     "read_funding_file",

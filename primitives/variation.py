@@ -163,9 +163,16 @@ def mutate_shrink(tree: gp.PrimitiveTree, rng: np.random.Generator) -> gp.Primit
     return _copy(tree, _replace(tree, i, tree[tree.searchSubtree(j)]))
 
 
-def _jittered(node: Constant, rng: np.random.Generator, scale: float, additive: bool) -> Constant:
+def _jittered(
+    node: Constant, rng: np.random.Generator, scale: float, additive: bool, min_scale: float = 0.0
+) -> Constant:
     spec = CONSTANT_SPECS[node.ret]
-    factor = 1.0 + rng.uniform(-scale, scale)
+    if min_scale > 0.0:
+        # perturbation probe: a move of at least min_scale, up or down with equal odds
+        sign = 1.0 if rng.random() < 0.5 else -1.0
+        factor = 1.0 + sign * rng.uniform(min_scale, scale)
+    else:
+        factor = 1.0 + rng.uniform(-scale, scale)
     shift = rng.uniform(-1.0, 1.0) * spec.jitter_unit if additive else 0.0
     return Constant(clamped_constant(node.ret, node.value * factor + shift), node.ret)
 
@@ -192,7 +199,7 @@ def mutate_constants(
 
 
 def jitter_constants(
-    tree: gp.PrimitiveTree, rng: np.random.Generator, scale: float
+    tree: gp.PrimitiveTree, rng: np.random.Generator, scale: float, *, min_scale: float = 0.0
 ) -> gp.PrimitiveTree:
     """Return a copy with every window and level multiplied by a factor in [1 - s, 1 + s].
 
@@ -200,17 +207,25 @@ def jitter_constants(
     clamped to its legal range (windows stay integers >= 1). Hours and weekdays are categorical
     and left unchanged. Used by the fitness layer's parameter-perturbation probe.
 
+    With ``min_scale > 0`` each factor is ``1 ± U(min_scale, scale)`` instead (a random sign
+    per constant, then the magnitude): every constant moves by at least ``min_scale`` before
+    rounding. ``min_scale = 0`` (the default) keeps the plain ``U(1 - s, 1 + s)`` draw.
+
     Raises
     ------
     ValueError
-        If ``scale`` is not in [0, 1).
+        If ``scale`` is not in [0, 1) or ``min_scale`` not in [0, scale].
     """
     if not 0.0 <= scale < 1.0:
         raise ValueError(f"jitter_constants: scale must be in [0, 1), found {scale}")
+    if not 0.0 <= min_scale <= scale:
+        raise ValueError(
+            f"jitter_constants: min_scale must be in [0, scale={scale}], found {min_scale}"
+        )
     nodes = list(tree)
     for i, node in enumerate(nodes):
         if isinstance(node, Constant) and CONSTANT_SPECS[node.ret].is_jitterable:
-            nodes[i] = _jittered(node, rng, scale, additive=False)
+            nodes[i] = _jittered(node, rng, scale, additive=False, min_scale=min_scale)
     return _copy(tree, nodes)
 
 

@@ -60,6 +60,73 @@ OPTIONS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
         ("--force",),
         {"action": "store_true", "help": "replace an existing dataset whose content differs"},
     ),
+    # evolve run / runs / lineage
+    "config": (
+        ("--config",),
+        {"metavar": "FILE", "type": Path, "help": "TOML run configuration (see examples/configs)"},
+    ),
+    "data": (
+        ("--data",),
+        {
+            "metavar": "NAME|PATH",
+            "action": "append",
+            "help": "dataset name (evolve data ls) or Parquet/CSV bar file; repeat for several "
+            "symbols (default: bundled/BTCUSDT-1h and bundled/ETHUSDT-1h)",
+        },
+    ),
+    "seed": (("--seed",), {"metavar": "N", "type": int, "help": "run seed (default 0)"}),
+    "population": (
+        ("--population",),
+        {"metavar": "N", "type": int, "help": "individuals per generation"},
+    ),
+    "generations": (
+        ("--generations",),
+        {
+            "metavar": "N",
+            "type": int,
+            "help": "generations after generation 0 (may be raised on --resume)",
+        },
+    ),
+    "workers": (
+        ("--workers",),
+        {
+            "metavar": "N",
+            "type": int,
+            "help": "evaluation workers: 1 = in-process, N > 1 = a local Ray instance, "
+            "0 = all cores (default)",
+        },
+    ),
+    "ray_address": (
+        ("--ray-address",),
+        {"metavar": "ADDR", "help": "join this Ray cluster instead of starting a local one"},
+    ),
+    "runs_root": (
+        ("--runs-root",),
+        {
+            "metavar": "DIR",
+            "help": "directory holding run directories (default: ./runs, relative to the "
+            "current directory; $EVOLVE_RUNS_ROOT)",
+        },
+    ),
+    "run_dir": (
+        ("--run-dir",),
+        {"metavar": "DIR", "type": Path, "help": "the run directory (default: the latest run)"},
+    ),
+    "resume": (
+        ("--resume",),
+        {
+            "action": "store_true",
+            "help": "continue the latest run (or --run-dir) from its last complete generation",
+        },
+    ),
+    "seed_templates": (
+        ("--seed-templates",),
+        {
+            "metavar": "FILE",
+            "type": Path,
+            "help": "expressions (one per line) seeding generation 0, e.g. examples/seeds.txt",
+        },
+    ),
 }
 
 

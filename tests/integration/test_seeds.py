@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import fitness
 import primitives
 from tests.unit.primitives.markets import make_market
 
@@ -37,18 +38,25 @@ def test_seed_when_evaluated_on_synthetic_market_then_trades_after_warmup(text: 
     assert np.count_nonzero(np.diff(live)) > 0, "a seed must change position at least once"
 
 
+@pytest.fixture(scope="module")
+def bundled_market() -> fitness.Market:
+    return fitness.Market.build([fitness.load_bars("bundled/BTCUSDT-1h")], fitness.FoldConfig())
+
+
 @pytest.mark.parametrize("text", SEEDS, ids=FAMILIES)
-def test_seed_when_backtested_on_bundled_data_then_finite_equity(text: str) -> None:
-    fitness = pytest.importorskip("fitness")
-    if not all(hasattr(fitness, name) for name in ("load_bars", "simulate", "CostModel")):
-        pytest.skip("fitness.load_bars / simulate / CostModel not available yet")
-    bars = fitness.load_bars("bundled/BTCUSDT-1h")
-    strategy = primitives.compile(text)
-    positions = strategy.positions(bars)
+def test_seed_when_evaluated_on_bundled_data_then_finite_rows_and_objectives(
+    text: str, bundled_market: fitness.Market
+) -> None:
+    evaluation = fitness.evaluate(text, bundled_market, fitness.FitnessConfig())
 
-    result = fitness.simulate(
-        bars.open, bars.close, bars.funding_rate, positions, fitness.CostModel()
-    )
-
-    assert np.isfinite(result.equity).all()
-    assert (result.equity >= 0).all()
+    assert [row.segment for row in evaluation.table] == [
+        "discovery-1", "discovery-2", "discovery-3", "discovery-4", "validation",
+    ]  # fmt: skip
+    for row in evaluation.table:
+        assert all(np.isfinite(value) for value in row.metrics.values()), row
+        assert 0.0 <= row.metrics["max_drawdown"] < 1.0, row  # no seed is ruined
+    assert np.isfinite(evaluation.objectives).all()
+    assert sum(row.metrics["n_trades"] for row in evaluation.table) > 0
+    assert np.isfinite(evaluation.validation_returns).all()
+    assert evaluation.validation_returns.size == 3946 // 24 + 1
+    assert evaluation.feasible or "min_trades_per_fold" in evaluation.infeasible_reason
