@@ -51,10 +51,8 @@ def format_number(value: float, digits: int = 3) -> str:
 
 
 def format_stability(value: float | None) -> str:
-    """Return a probe stability; values below -10 (copies mostly infeasible) read ``< -10``."""
-    if value is None:
-        return "-"
-    return "< -10" if value < -10 else format_number(value)
+    """Return a probe stability (a ratio floored at -1), ``-`` before the probe ran."""
+    return "-" if value is None else format_number(value)
 
 
 def _percent(value: float) -> str:

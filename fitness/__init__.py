@@ -25,7 +25,7 @@ from fitness.data import (
 )
 from fitness.data_files import read_bar_file, read_funding_file
 from fitness.errors import CostModelError, DataError, GapError
-from fitness.evaluate import Evaluation, SegmentRow, evaluate
+from fitness.evaluation import Evaluation, SegmentRow, evaluate
 from fitness.folds import FoldConfig, Segment, Timeline, split_segments, split_timeline
 from fitness.loading import load_bars, load_funding
 from fitness.market import Market

@@ -22,7 +22,7 @@ from dataclasses import replace
 from types import TracebackType
 from typing import Any, Self
 
-from fitness.evaluate import Evaluation
+from fitness.evaluation import Evaluation
 from fitness.evaluator import (
     DEFAULT_MEMO_BYTES,
     ChunkOutcome,

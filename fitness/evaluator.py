@@ -18,7 +18,7 @@ from typing import NamedTuple, Protocol, Self
 import numpy as np
 
 import primitives
-from fitness.evaluate import Evaluation, evaluate
+from fitness.evaluation import Evaluation, evaluate
 from fitness.market import Market
 from fitness.objectives import FitnessConfig
 from fitness.semantic import SemanticCache, TargetFingerprint

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 
 import primitives
-from fitness.evaluate import Evaluation, evaluate
+from fitness.evaluation import Evaluation, evaluate
 from fitness.market import Market
-from fitness.objectives import FitnessConfig
+from fitness.objectives import INFEASIBLE_MAXIMISED, FitnessConfig
 from fitness.semantic import SemanticCache
 
 EvaluateMany = Callable[[Sequence[str]], Sequence[Evaluation]]
@@ -27,12 +27,14 @@ class ProbeResult:
     Attributes
     ----------
     stability : float
-        ``median(scores) / own_score`` when ``own_score > 0``, else 0.0. Near 1: the
-        neighbourhood scores like the strategy; near 0 or negative: a needle.
+        ``median(scores) / own_score`` when ``own_score > 0``, else 0.0, where an infeasible
+        copy scores 0 (it has no edge to keep; its −1e9 sentinel would swamp the median), and
+        floored at −1. Near 1: the neighbourhood scores like the strategy; near 0 or
+        negative: a needle.
     own_score : float
         The strategy's robust score (−1e9 when infeasible).
     scores : tuple of float
-        Robust score of each perturbed copy (−1e9 for an infeasible copy, which counts).
+        Robust score of each perturbed copy (−1e9 for an infeasible copy).
     texts : tuple of str
         Canonical text of each copy (copies may repeat or equal the original when constants
         round back or the tree has no jitterable constant).
@@ -99,7 +101,8 @@ def perturbation_probe(
     ProbeResult
         Scores are robust scores (``Evaluation.robust_score``); ``stability`` is
         ``median(scores) / own_score`` when ``own_score > 0``, else 0.0 (a strategy that does
-        not score positively has no stability to speak of).
+        not score positively has no stability to speak of); infeasible copies count as 0 in
+        the median and the ratio is floored at −1 (see ``ProbeResult``).
 
     Raises
     ------
@@ -122,8 +125,20 @@ def perturbation_probe(
     evaluations = list(evaluate_many([canonical, *copies]))
     own_score = evaluations[0].robust_score
     scores = tuple(evaluation.robust_score for evaluation in evaluations[1:])
-    stability = float(np.median(scores)) / own_score if own_score > 0.0 else 0.0
-    return ProbeResult(stability=stability, own_score=own_score, scores=scores, texts=copies)
+    return ProbeResult(
+        stability=stability_of(own_score, scores), own_score=own_score, scores=scores, texts=copies
+    )
+
+
+def stability_of(own_score: float, scores: Sequence[float]) -> float:
+    """Return ``median(scores) / own_score`` with infeasible copies as 0, floored at −1.
+
+    0.0 when ``own_score <= 0`` (infeasible or losing: nothing to be stable about).
+    """
+    if not own_score > 0.0 or not scores:
+        return 0.0
+    kept = [score if score > INFEASIBLE_MAXIMISED else 0.0 for score in scores]
+    return max(float(np.median(kept)) / own_score, -1.0)
 
 
 def _serial(market: Market, config: FitnessConfig) -> EvaluateMany:

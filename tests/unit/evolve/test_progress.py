@@ -40,7 +40,7 @@ def test_format_helpers_when_values_then_compact_text() -> None:
     assert format_seconds(math.nan) == "-"
     assert format_number(1234.5) == "1,234" and format_number(0.012345) == "0.0123"
     assert format_number(2.5) == "2.5" and format_number(math.nan) == "-"
-    assert format_stability(None) == "-" and format_stability(-1e9) == "< -10"
+    assert format_stability(None) == "-" and format_stability(-1.0) == "-1"
 
 
 def test_generation_line_when_event_then_every_statistic_named() -> None:

@@ -27,6 +27,7 @@ from fitness import (
     make_evaluator,
     perturbation_probe,
 )
+from fitness.probe import stability_of
 from fitness.semantic import TargetFingerprint
 from tests.stubs import make_bar_columns, make_bars
 
@@ -378,9 +379,26 @@ def test_perturbation_probe_when_run_then_scores_of_copies_and_median_ratio(
     assert probe.scores == expected
     assert all(text != EMA_CROSS for text in probe.texts)
     if own > 0:
-        assert probe.stability == pytest.approx(float(np.median(expected)) / own)
+        kept = [score if score > -1e9 else 0.0 for score in expected]
+        assert probe.stability == pytest.approx(max(float(np.median(kept)) / own, -1.0))
     else:
         assert probe.stability == 0.0
+
+
+@pytest.mark.parametrize(
+    ("own", "scores", "expected"),
+    [
+        (2.0, [1.0, 2.0, 3.0], 1.0),  # median 2 / 2
+        (2.0, [1.0, -1e9, 3.0, -1e9], 0.25),  # infeasible copies count 0: median(0, 0, 1, 3) = 0.5
+        (0.5, [-3.0, -2.0, -1.0], -1.0),  # -4 floored at -1
+        (-0.2, [1.0, 2.0], 0.0),  # a losing strategy has no stability to speak of
+        (-1e9, [1.0], 0.0),  # nor an infeasible one
+    ],
+)
+def test_stability_of_when_hand_computed_then_equal(
+    own: float, scores: list[float], expected: float
+) -> None:
+    assert stability_of(own, scores) == pytest.approx(expected)
 
 
 def test_perturbation_probe_when_evaluate_many_given_then_used_and_no_constants_stable(
