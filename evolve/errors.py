@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pydantic
 
-from fitness.errors import CostModelError, DataError
+from fitness.errors import CostModelError, DataError, ParallelConfigError
 from populations.errors import (
     LineageLookupError,
     ResumeMismatchError,
@@ -27,6 +27,7 @@ INPUT_ERRORS: tuple[type[BaseException], ...] = (
     UsageError,
     DataError,
     CostModelError,
+    ParallelConfigError,
     ExpressionError,
     ResumeMismatchError,
     RunDirError,

@@ -22,6 +22,7 @@ from dataclasses import replace
 from types import TracebackType
 from typing import Any, Self
 
+from fitness.errors import ParallelConfigError
 from fitness.evaluation import Evaluation
 from fitness.evaluator import (
     DEFAULT_MEMO_BYTES,
@@ -147,7 +148,7 @@ class RayEvaluator:
         cpus = int(ray.cluster_resources().get("CPU", 0))
         if cpus < n_workers:
             self.close()
-            raise ValueError(
+            raise ParallelConfigError(
                 f"RayEvaluator: {n_workers} workers need {n_workers} CPUs but the Ray cluster "
                 f"({address or 'local'}) has {cpus}; lower the number of workers"
             )

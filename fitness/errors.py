@@ -13,3 +13,7 @@ class GapError(DataError):
 
 class CostModelError(ValueError):
     """A cost model or fitness configuration value is out of range."""
+
+
+class ParallelConfigError(ValueError):
+    """Parallel evaluation cannot run as configured (more workers than the cluster's CPUs)."""
