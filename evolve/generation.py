@@ -36,25 +36,11 @@ from evolve.specs import member_details, validation_sharpe
 from evolve.toolbox import rank_and_crowding, select_nsga2
 from fitness import Evaluation, Evaluator, lineage_stability_penalty, objective_directions
 from populations import HallOfFameEntry, LineageRow
-from primitives import Constant, parse, strategy_id, subtree_texts
+from primitives import parse, series_subtrees, strategy_id, subtree_similarity
 
 RESULT_CACHE_ENTRIES = 50_000  # id -> Scored; only saves re-evaluations, never changes results
 TOP_ROWS = 5
 STOPPING_MEMBERS = 5  # hall-of-fame members whose validation Sharpe is the stopping score
-
-
-def series_subtrees(tree: gp.PrimitiveTree) -> Counter[str]:
-    """Return the multiset of a tree's series subtree texts (constants are not series)."""
-    texts = subtree_texts(tree)
-    return Counter(
-        text for node, text in zip(tree, texts, strict=True) if not isinstance(node, Constant)
-    )
-
-
-def jaccard(first: Counter[str], second: Counter[str]) -> float:
-    """Return the multiset Jaccard similarity: ``primitives.structural_similarity`` of the trees."""
-    union = sum((first | second).values())
-    return sum((first & second).values()) / union if union else 1.0
 
 
 def _number(values: dict[str, Any], key: str) -> float:
@@ -182,7 +168,7 @@ class GenerationStep:
         if len(relatives) < self.fitness.penalties.lineage_min_relatives:
             return 0.0
         own = self._subtrees(scored.id)
-        similarities = [jaccard(own, self._subtrees(r)) for r, _ in relatives]
+        similarities = [subtree_similarity(own, self._subtrees(r)) for r, _ in relatives]
         return lineage_stability_penalty(
             scored.objectives[self.score_index],
             [score for _, score in relatives],

@@ -29,7 +29,9 @@ from primitives.variation import (
     mutate_point,
     mutate_shrink,
     mutate_subtree,
+    series_subtrees,
     structural_similarity,
+    subtree_similarity,
 )
 
 __all__ = [
@@ -62,8 +64,10 @@ __all__ = [
     "pretty",
     "random_tree",
     "registry",
+    "series_subtrees",
     "strategy_id",
     "structural_similarity",
+    "subtree_similarity",
     "subtree_texts",
     "to_text",
     "warmup",

@@ -256,10 +256,20 @@ def mutate(
     return child if limits.admits(child) else _copy(tree)
 
 
-def _subtree_multiset(tree: gp.PrimitiveTree | str) -> Counter[str]:
+def series_subtrees(tree: gp.PrimitiveTree | str) -> Counter[str]:
+    """Return the multiset of a tree's series subtree texts (constants are not series).
+
+    Compute it once per tree when comparing one tree with many (``subtree_similarity``).
+    """
     tree = parse(tree) if isinstance(tree, str) else tree
     texts = subtree_texts(tree)
     return Counter(text for node, text in zip(tree, texts, strict=True) if is_series_type(node.ret))
+
+
+def subtree_similarity(first: Counter[str], second: Counter[str]) -> float:
+    """Return the multiset Jaccard similarity of two ``series_subtrees`` results, in [0, 1]."""
+    union = sum((first | second).values())
+    return sum((first & second).values()) / union if union else 1.0
 
 
 def structural_similarity(a: gp.PrimitiveTree | str, b: gp.PrimitiveTree | str) -> float:
@@ -267,6 +277,4 @@ def structural_similarity(a: gp.PrimitiveTree | str, b: gp.PrimitiveTree | str) 
 
     1.0 for identical strategies, 0.0 when they share no subtree (not even ``close``).
     """
-    first, second = _subtree_multiset(a), _subtree_multiset(b)
-    union = sum((first | second).values())
-    return sum((first & second).values()) / union if union else 1.0
+    return subtree_similarity(series_subtrees(a), series_subtrees(b))

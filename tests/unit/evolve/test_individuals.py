@@ -115,13 +115,20 @@ def test_with_penalty_when_applied_then_only_score_objective_lowered() -> None:
 def test_series_subtree_jaccard_when_random_trees_then_equals_structural_similarity() -> None:
     import numpy as np
 
-    from evolve.generation import jaccard, series_subtrees
-    from primitives import SizeLimits, random_tree, structural_similarity
+    from primitives import (
+        SizeLimits,
+        random_tree,
+        series_subtrees,
+        structural_similarity,
+        subtree_similarity,
+    )
 
     rng = np.random.default_rng(0)
     trees = [random_tree(rng, max_depth=6, limits=SizeLimits(10, 60)) for _ in range(40)]
     trees += [parse(SMALL), parse(SAME_SMALL), parse(BIG)]
 
     for a, b in zip(trees, trees[1:] + trees[:1], strict=True):
-        assert jaccard(series_subtrees(a), series_subtrees(b)) == structural_similarity(a, b)
-        assert jaccard(series_subtrees(a), series_subtrees(a)) == 1.0
+        assert subtree_similarity(series_subtrees(a), series_subtrees(b)) == structural_similarity(
+            a, b
+        )
+        assert subtree_similarity(series_subtrees(a), series_subtrees(a)) == 1.0
