@@ -15,15 +15,17 @@ from collections.abc import Callable
 
 from evolve import __version__
 from evolve.commands import data as data_command
+from evolve.commands import promote as promote_command
 from evolve.commands import run as run_command
 from evolve.commands import runs as runs_command
 from evolve.errors import INPUT_ERRORS
 
-# the registry: later issues append run, runs, lineage, promote, report, paper
+# the registry: every command module registers its subcommands (paper/live come later)
 COMMANDS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None], ...] = (
     data_command.register,
     run_command.register,
     runs_command.register,
+    promote_command.register,
 )
 
 DESCRIPTION = """\
@@ -37,6 +39,8 @@ examples:
   evolve run --resume                             continue the latest run
   evolve runs                                     list runs with their status
   evolve lineage ID                               an individual's ancestry with scores
+  evolve promote                                  the promotion gauntlet on the latest run
+  evolve report RUN                               regenerate report.html and promotion.md
   evolve data ls                                  list datasets (bundled ones included)
   evolve data show bundled/BTCUSDT-1h             manifest, gaps and first/last bars
   evolve data import btc.csv --symbol BTCUSDT --timeframe 1h --funding funding.csv

@@ -11,7 +11,6 @@ digest is the run's ``config_hash`` and a resume refuses when it changed.
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +20,8 @@ import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from evolve.errors import ConfigError
+from evolve.promotion_config import PromotionConfig
+from evolve.toml_files import read_toml
 from fitness import (
     GAP_POLICIES,
     TIMEFRAMES,
@@ -216,6 +217,7 @@ class RunConfig(BaseModel):
     penalties: PenaltyConfig = PenaltyConfig()
     gp: GPConfig = GPConfig()
     run: RunSection = RunSection()
+    promotion: PromotionConfig = PromotionConfig()
 
     def fitness(self) -> FitnessConfig:
         """Return the fitness layer's configuration (costs, folds, objectives, penalties)."""
@@ -236,6 +238,8 @@ class RunConfig(BaseModel):
         for key in NON_RESULT_KEYS:
             section, name = key.split(".")
             values[section].pop(name, None)
+        # the gauntlet's thresholds judge a finished run; they never change what it evolves
+        values.pop("promotion", None)
         return values
 
     def digest(self) -> str:
@@ -273,15 +277,7 @@ def read_config_file(path: Path) -> dict[str, Any]:
         Naming the file when it is missing, unreadable or not valid TOML.
     """
     path = Path(path)
-    try:
-        with path.open("rb") as handle:
-            values = tomllib.load(handle)
-    except FileNotFoundError as e:
-        raise ConfigError(f"{path}: no such configuration file; pass an existing TOML file") from e
-    except OSError as e:
-        raise ConfigError(f"{path}: cannot read the configuration ({e.strerror})") from e
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{path}: invalid TOML: {e}") from e
+    values = read_toml(path)
     # a relative path in a file is relative to that file, not to the working directory
     gp = values.get("gp")
     if isinstance(gp, dict) and isinstance(gp.get("seed_templates"), str):

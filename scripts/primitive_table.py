@@ -1,6 +1,6 @@
 """Print the README's primitive table from ``primitives.registry()`` (tests keep them in sync).
 
-    python scripts/primitive_table.py
+python scripts/primitive_table.py
 """
 
 from __future__ import annotations

@@ -135,9 +135,18 @@ def test_digest_when_only_non_result_keys_change_then_unchanged() -> None:
     assert sorted(NON_RESULT_KEYS) == sorted(
         f"{section}.{key}"
         for section, values in config.to_dict().items()
+        if section != "promotion"
         for key in values
         if key not in config.result_affecting()[section]
     )
+
+
+def test_digest_when_promotion_thresholds_change_then_unchanged() -> None:
+    stricter = RunConfig(promotion={"dsr_min": 0.99, "pbo_max": 0.1})
+
+    assert stricter.digest() == RunConfig().digest()
+    assert "promotion" not in stricter.result_affecting()
+    assert "[promotion]" in stricter.to_toml()
 
 
 def test_digest_when_costs_or_seed_change_then_different() -> None:
