@@ -15,6 +15,48 @@ HOUR_MS = 3_600_000
 START_MS = 1_577_836_800_000  # 2020-01-01T00:00:00Z, a funding settlement time
 
 
+def bars_from_log_returns(
+    log_returns: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    symbol: str,
+    source: str,
+    start_ms: int = START_MS,
+    base_price: float = 30_000.0,
+    open_noise: float = 5e-4,
+    wick_volatility: float = 0.002,
+    volume_scale: float = 50.0,
+    funding_mean: float = 1e-4,
+    funding_noise: float = 2e-4,
+) -> BarSeries:
+    """Return hourly bars whose closes follow ``log_returns``, drawing the rest from ``rng``.
+
+    The open sits near the previous close (lognormal noise ``open_noise``), wicks reach
+    ``|N(0, wick_volatility)|`` beyond the body, volume is ``Gamma(2, volume_scale)`` and funding
+    ``N(funding_mean, funding_noise)`` settles at 00:00, 08:00 and 16:00 UTC (zero elsewhere).
+    The draws happen in that order, so same inputs give the same bytes.
+    """
+    n_bars = log_returns.shape[0]
+    close = base_price * np.exp(np.cumsum(log_returns))
+    open_ = np.concatenate(([base_price], close[:-1])) * np.exp(rng.normal(0.0, open_noise, n_bars))
+    wick = np.abs(rng.normal(0.0, wick_volatility, (2, n_bars)))
+    timestamp = start_ms + np.arange(n_bars, dtype=np.int64) * HOUR_MS
+    settles = timestamp % (8 * HOUR_MS) == 0
+    funding = np.where(settles, rng.normal(funding_mean, funding_noise, n_bars), 0.0)
+    return BarSeries.from_arrays(
+        timestamp,
+        open_,
+        np.maximum(open_, close) * (1.0 + wick[0]),
+        np.minimum(open_, close) * (1.0 - wick[1]),
+        close,
+        rng.gamma(2.0, volume_scale, n_bars),
+        funding,
+        symbol=symbol,
+        timeframe="1h",
+        source=source,
+    )
+
+
 def synthetic_series(
     n_bars: int, seed: int = 0, *, symbol: str = "SYNTHUSDT", volatility: float = 0.006
 ) -> BarSeries:
@@ -32,22 +74,13 @@ def synthetic_series(
         Standard deviation of the hourly log return.
     """
     rng = np.random.default_rng(seed)
-    close = 30_000.0 * np.exp(np.cumsum(rng.normal(0.0, volatility, n_bars)))
-    open_ = np.concatenate(([30_000.0], close[:-1])) * np.exp(rng.normal(0.0, 5e-4, n_bars))
-    wick = np.abs(rng.normal(0.0, volatility / 3, (2, n_bars)))
-    timestamp = START_MS + np.arange(n_bars, dtype=np.int64) * HOUR_MS
-    funding = np.where(timestamp % (8 * HOUR_MS) == 0, rng.normal(1e-4, 2e-4, n_bars), 0.0)
-    return BarSeries.from_arrays(
-        timestamp,
-        open_,
-        np.maximum(open_, close) * (1.0 + wick[0]),
-        np.minimum(open_, close) * (1.0 - wick[1]),
-        close,
-        rng.gamma(2.0, 50.0, n_bars),
-        funding,
+    log_returns = rng.normal(0.0, volatility, n_bars)
+    return bars_from_log_returns(
+        log_returns,
+        rng,
         symbol=symbol,
-        timeframe="1h",
         source=f"synthetic({n_bars}, seed={seed})",
+        wick_volatility=volatility / 3,
     )
 
 

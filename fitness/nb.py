@@ -209,7 +209,8 @@ def simulate_nb(
     start_value = 0.0  # equity attributed to trade k when it began
     for t in range(n):
         qty_old = qty
-        # inputs of bar t: the same lines as in simulate_summary_nb
+        # inputs of bar t: the same lines as in simulate_summary_nb (kept inline on purpose:
+        # factoring them into an njit helper measured 3.5 -> 14 ns/bar in benchmarks.simulate)
         j = t - 1 - latency_bars
         signal = target[j] if j >= 0 else 0.0
         slip = slippage
@@ -357,7 +358,7 @@ def simulate_summary_nb(
     ruin_bar = -1
     for t in range(n):
         qty_old = qty
-        # inputs of bar t: the same lines as in simulate_nb
+        # inputs of bar t: the same lines as in simulate_nb (inline on purpose, see there)
         j = t - 1 - latency_bars
         signal = target[j] if j >= 0 else 0.0
         slip = slippage

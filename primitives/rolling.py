@@ -273,13 +273,7 @@ def lag_nb(x, n):
 @njit(cache=True, nogil=True, error_model="numpy")
 def previous_nb(x):
     """Value on the previous bar: ``out[t] = x[t - 1]`` (Donchian channels of *previous* bars)."""
-    m = x.shape[0]
-    out = np.empty(m)
-    if m > 0:
-        out[0] = np.nan
-    for i in range(1, m):
-        out[i] = x[i - 1]
-    return out
+    return lag_nb(x, 1)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")

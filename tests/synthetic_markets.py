@@ -21,11 +21,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from benchmarks._synthetic import bars_from_log_returns
 from fitness import BarSeries
 
-HOUR_MS = 3_600_000
 START_MS = 1_672_531_200_000  # 2023-01-01T00:00:00Z, a funding settlement time
-FUNDING_INTERVAL_MS = 8 * HOUR_MS
 BAR_VOLATILITY = 0.006  # standard deviation of the 1h log return
 FUNDING_MEAN, FUNDING_NOISE = 1e-4, 5e-5
 
@@ -33,26 +32,18 @@ FUNDING_MEAN, FUNDING_NOISE = 1e-4, 5e-5
 def _bars_from_log_returns(
     log_returns: np.ndarray, rng: np.random.Generator, *, symbol: str, source: str
 ) -> BarSeries:
-    n_bars = log_returns.shape[0]
-    close = 20_000.0 * np.exp(np.cumsum(log_returns))
-    # the open sits near the previous close (small overnight-style jump)
-    previous = np.concatenate(([20_000.0], close[:-1]))
-    open_ = previous * np.exp(rng.normal(0.0, 2e-4, n_bars))
-    wick = np.abs(rng.normal(0.0, BAR_VOLATILITY / 3.0, (2, n_bars)))
-    timestamp = START_MS + np.arange(n_bars, dtype=np.int64) * HOUR_MS
-    settles = timestamp % FUNDING_INTERVAL_MS == 0
-    funding = np.where(settles, rng.normal(FUNDING_MEAN, FUNDING_NOISE, n_bars), 0.0)
-    return BarSeries.from_arrays(
-        timestamp,
-        open_,
-        np.maximum(open_, close) * (1.0 + wick[0]),
-        np.minimum(open_, close) * (1.0 - wick[1]),
-        close,
-        rng.gamma(2.0, 500.0, n_bars),
-        funding,
+    return bars_from_log_returns(
+        log_returns,
+        rng,
         symbol=symbol,
-        timeframe="1h",
         source=source,
+        start_ms=START_MS,
+        base_price=20_000.0,
+        open_noise=2e-4,
+        wick_volatility=BAR_VOLATILITY / 3.0,
+        volume_scale=500.0,
+        funding_mean=FUNDING_MEAN,
+        funding_noise=FUNDING_NOISE,
     )
 
 
