@@ -35,7 +35,7 @@ import primitives
 from benchmarks._synthetic import synthetic_market
 from benchmarks.primitives_baseline import BaselineEvaluator
 from fitness import FitnessConfig, Market, RayEvaluator, SerialEvaluator, evaluate
-from fitness.semantic import TargetFingerprint
+from fitness.evaluation.semantic import TargetFingerprint
 
 CONFIG = FitnessConfig()
 LIMITS = primitives.SizeLimits(max_depth=10, max_nodes=60)  # the engine's default bloat limits

@@ -12,8 +12,8 @@ Run ``python -m benchmarks.evolution`` (``--quick`` for tiny sizes). Prints, in 
    the ``run_started`` event and until the first ``generation`` event (a population of 40 on
    the bundled data), against the issue's 2 s.
 
-The engine runs exactly as ``evolve run`` does (``evolve.run.new_run``), on datasets stored in
-a temporary data home. Speed is measured here, never asserted in tests.
+The engine runs exactly as ``evolve run`` does (``evolve.engine.loop.new_run``), on datasets
+stored in a temporary data home. Speed is measured here, never asserted in tests.
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ from pathlib import Path
 
 from benchmarks._synthetic import synthetic_series
 from evolve.config import RunConfig
-from evolve.events import Event, GenerationCompleted, RunStarted
-from evolve.run import new_run
+from evolve.engine.events import Event, GenerationCompleted, RunStarted
+from evolve.engine.loop import new_run
 from fitness import save_dataset
 from populations import read_events
 

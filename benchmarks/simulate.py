@@ -20,7 +20,7 @@ import numba
 import numpy as np
 
 from fitness import CostModel, simulate, simulate_segment
-from fitness.nb import simulate_nb, simulate_summary_nb
+from fitness.backtest.nb import simulate_nb, simulate_summary_nb
 
 COSTS = CostModel(
     taker_fee=0.0005,

@@ -4,6 +4,6 @@ from __future__ import annotations
 
 import sys
 
-from evolve.cli import main
+from evolve.cli.app import main
 
 sys.exit(main())

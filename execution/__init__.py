@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from execution.errors import ExchangeError, ExchangeInputError, TemporaryExchangeError
-from execution.exchange import ExchangeClient, MarketInfo, RetryPolicy
-from execution.fetch import FetchProgress, fetch_dataset
+from execution.exchange.client import ExchangeClient, MarketInfo, RetryPolicy
+from execution.exchange.fetch import FetchProgress, fetch_dataset
 
 __all__ = [
     "ExchangeClient",

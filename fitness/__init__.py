@@ -5,15 +5,20 @@ Public API is listed in ``__all__``; anything else is private.
 
 from __future__ import annotations
 
-from fitness.batch import (
-    Evaluator,
-    EvaluatorStats,
-    RayEvaluator,
-    SerialEvaluator,
-    make_evaluator,
+from fitness.backtest.costs import CostModel
+from fitness.backtest.metrics import bars_per_year, metrics, segment_metrics
+from fitness.backtest.nb import SegmentSummary
+from fitness.backtest.simulate import (
+    SegmentResult,
+    SimResult,
+    TradeRecords,
+    simulate,
+    simulate_many,
+    simulate_segment,
 )
-from fitness.costs import CostModel
-from fitness.data import (
+from fitness.data.files import read_bar_file, read_funding_file
+from fitness.data.loading import load_bars, load_funding
+from fitness.data.series import (
     GAP_POLICIES,
     TIMEFRAMES,
     BarSeries,
@@ -23,32 +28,7 @@ from fitness.data import (
     align_funding,
     timeframe_to_ms,
 )
-from fitness.data_files import read_bar_file, read_funding_file
-from fitness.errors import CostModelError, DataError, GapError
-from fitness.evaluation import Evaluation, SegmentRow, evaluate
-from fitness.folds import FoldConfig, Segment, Timeline, split_segments, split_timeline
-from fitness.loading import load_bars, load_funding
-from fitness.market import Market
-from fitness.metrics import bars_per_year, metrics, segment_metrics
-from fitness.nb import SegmentSummary
-from fitness.objectives import (
-    OBJECTIVES,
-    FitnessConfig,
-    ObjectiveConfig,
-    objective_directions,
-)
-from fitness.penalties import PenaltyConfig, complexity_penalty, lineage_stability_penalty
-from fitness.probe import ProbeResult, perturbation_probe, perturbed_texts
-from fitness.semantic import SemanticCache
-from fitness.simulate import (
-    SegmentResult,
-    SimResult,
-    TradeRecords,
-    simulate,
-    simulate_many,
-    simulate_segment,
-)
-from fitness.store import (
+from fitness.data.store import (
     DatasetInfo,
     DatasetNotFoundError,
     dataset_name,
@@ -57,6 +37,30 @@ from fitness.store import (
     read_dataset_info,
     save_dataset,
 )
+from fitness.errors import CostModelError, DataError, GapError
+from fitness.evaluation.batch import (
+    Evaluator,
+    EvaluatorStats,
+    RayEvaluator,
+    SerialEvaluator,
+    make_evaluator,
+)
+from fitness.evaluation.folds import FoldConfig, Segment, Timeline, split_segments, split_timeline
+from fitness.evaluation.market import Market
+from fitness.evaluation.objectives import (
+    OBJECTIVES,
+    FitnessConfig,
+    ObjectiveConfig,
+    objective_directions,
+)
+from fitness.evaluation.penalties import (
+    PenaltyConfig,
+    complexity_penalty,
+    lineage_stability_penalty,
+)
+from fitness.evaluation.probe import ProbeResult, perturbation_probe, perturbed_texts
+from fitness.evaluation.semantic import SemanticCache
+from fitness.evaluation.strategy import Evaluation, SegmentRow, evaluate
 
 __all__ = [
     "GAP_POLICIES",

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from fitness.atomic import fsync_dir, write_text_atomic
+from fitness.data.atomic import fsync_dir, write_text_atomic
 from populations.errors import CheckpointError
 from populations.run_dir import RunDir
 

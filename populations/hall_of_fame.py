@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from fitness.atomic import write_text_atomic
+from fitness.data.atomic import write_text_atomic
 from populations.errors import SpecError
 from populations.spec import StrategySpec, dumps_exact, spec_from_dict
 

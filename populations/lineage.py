@@ -13,7 +13,7 @@ validation segments in time order, each bucketed from its first bar with
 ``fitness.simulate_segment(..., bucket_bars=<bars per day>)``), of the combined book (the
 equal-weight mean of the symbols' returns). Every row of one run has the same length; an empty
 list means the individual has no validation stream (e.g. infeasible on the training folds).
-``trial_matrix`` turns the new-trial rows into the matrix ``fitness.trials.effective_trials``
+``trial_matrix`` turns the new-trial rows into the matrix ``fitness.stats.trials.effective_trials``
 takes; ``validation_sharpe`` (per bar, not annualised) is kept next to it for V[SR_n].
 """
 
@@ -31,7 +31,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
-from fitness.atomic import atomic_write, fsync_dir
+from fitness.data.atomic import atomic_write, fsync_dir
 from populations.checkpoint import remove_temp_files
 from populations.errors import CheckpointError, LineageLookupError
 from populations.run_dir import RunDir
@@ -465,7 +465,7 @@ def trial_matrix(table: pa.Table) -> tuple[list[str], np.ndarray]:
     ids : list of str
         Trial ids, in lineage order (the column order).
     returns : ndarray of float32, shape (n_days, n_trials)
-        Daily combined validation returns, ready for ``fitness.trials.effective_trials``.
+        Daily combined validation returns, ready for ``fitness.stats.trials.effective_trials``.
     """
     new = table.filter(table.column("is_new_trial"))
     streams = new.column("validation_returns").combine_chunks()

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from fitness.atomic import fsync_dir, write_text_atomic
+from fitness.data.atomic import fsync_dir, write_text_atomic
 from populations.errors import ResumeMismatchError, RunDirError
 
 logger = logging.getLogger(__name__)

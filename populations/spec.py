@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from fitness.atomic import write_text_atomic
+from fitness.data.atomic import write_text_atomic
 from populations.errors import SpecError
 
 STATES = ("candidate", "promoted", "paper", "live", "retired")

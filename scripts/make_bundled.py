@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 
 from fitness import BarSeries, align_funding, load_bars, read_funding_file
-from fitness.store import BUNDLED_DIR, write_dataset
+from fitness.data.store import BUNDLED_DIR, write_dataset
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_SOURCE = REPO.parent / "shared" / "data"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from evolve.cli import main
+from evolve.cli.app import main
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

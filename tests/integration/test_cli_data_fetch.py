@@ -16,7 +16,7 @@ HOUR = 3_600_000
 
 @pytest.fixture
 def fake_fetch(monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
-    """Stand in for execution.fetch (our own module, not ccxt) and record the call."""
+    """Stand in for execution.exchange.fetch (our own module, not ccxt) and record the call."""
     import execution.errors as errors
 
     calls: dict[str, object] = {}
@@ -39,9 +39,9 @@ def fake_fetch(monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
 
         return read_dataset_info("bundled/BTCUSDT-1h")
 
-    module = types.ModuleType("execution.fetch")
+    module = types.ModuleType("execution.exchange.fetch")
     module.fetch_dataset = fetch_dataset  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "execution.fetch", module)
+    monkeypatch.setitem(sys.modules, "execution.exchange.fetch", module)
     return calls
 
 
@@ -156,7 +156,7 @@ def test_data_fetch_when_exchange_errors_then_input_exits_2_and_network_exits_1(
 
 def test_cli_import_when_loaded_then_no_execution_ccxt_or_ray_until_a_command_needs_them():
     code = (
-        "import sys, evolve.cli; "
+        "import sys, evolve.cli.app; "
         "print(sorted(m for m in ('ccxt', 'ray', 'execution') if m in sys.modules))"
     )
 

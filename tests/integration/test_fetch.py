@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from execution.errors import ExchangeInputError, TemporaryExchangeError
-from execution.exchange import ExchangeClient, RetryPolicy
-from execution.fetch import FetchProgress, fetch_dataset
+from execution.exchange.client import ExchangeClient, RetryPolicy
+from execution.exchange.fetch import FetchProgress, fetch_dataset
 from fitness import BarSeries, DataError, GapError, load_bars, load_funding, read_dataset_info
 from tests.fake_exchange import (
     FakeBinanceUsdm,
@@ -403,7 +403,7 @@ def test_fetch_when_existing_dataset_is_another_market_then_data_error(fake, tmp
 def test_cli_data_fetch_when_api_url_in_environment_then_fetches_from_it(
     fake, tmp_path, monkeypatch, capsys
 ):
-    from evolve.cli import main
+    from evolve.cli.app import main
 
     monkeypatch.setenv("EVOLVE_BINANCEUSDM_API_URL", fake.base_url)
     argv = ["data", "fetch", "--exchange", "binanceusdm", "--symbol", SYMBOL, "--timeframe"]
@@ -420,7 +420,7 @@ def test_cli_data_fetch_when_api_url_in_environment_then_fetches_from_it(
 def test_cli_data_fetch_when_exchange_rejects_symbol_then_exit_2_with_message(
     fake, tmp_path, monkeypatch, capsys
 ):
-    from evolve.cli import main
+    from evolve.cli.app import main
 
     monkeypatch.setenv("EVOLVE_BINANCEUSDM_API_URL", fake.base_url)
     fake.enqueue(binance_error(-1121, "Invalid symbol.", path=KLINES))

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-import evolve.cli as cli
-from evolve.commands import promote as promote_command
+import evolve.cli.app as cli
+from evolve.cli import promote as promote_command
 from evolve.config import read_resolved_config
 from populations import RunDir, load_spec, read_events, read_hall_of_fame, save_spec
 from tests.synthetic_markets import planted_edge_series, random_walk_series, write_bar_file

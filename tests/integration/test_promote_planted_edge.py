@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from evolve import candidate_evidence as replays
 from evolve.config import read_resolved_config
-from evolve.inputs import load_market
-from evolve.promotion_candidates import holdout_span
+from evolve.engine.inputs import load_market
+from evolve.promotion import replays
+from evolve.promotion.candidates import holdout_span
 from populations import load_spec, read_hall_of_fame
 from tests.integration.test_promote_cli import (
     evolve_main,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from evolve.report_format import gate_explanation
+from evolve.reports.text import gate_explanation
 from populations import read_events
 from tests.integration.test_promote_cli import (
     evolve_cli,

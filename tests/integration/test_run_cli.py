@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from evolve.cli import main
+from evolve.cli.app import main
 from populations import read_events, read_hall_of_fame
 
 SMALL_CONFIG = """\

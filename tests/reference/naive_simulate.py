@@ -1,7 +1,7 @@
 """The DESIGN §2 backtest as a deliberately naive pure-Python loop: the oracle of fitness.simulate.
 
-Written from the text of DESIGN §2 and the documented details of ``fitness.simulate`` (NaN target
-= flat, fill only on a change of the executable target, ruin closes at the mark, volatility
+Written from the text of DESIGN §2 and the documented details of ``fitness.simulate`` (NaN
+target = flat, fill only on a change of the executable target, ruin closes at the mark, volatility
 slippage), sharing no code with the kernel. Trade P&L is computed differently from the kernel:
 as the equity after the trade's exit leg minus the equity before its entry leg.
 """

@@ -1,0 +1,106 @@
+"""The ``evolve`` command line: the parser, the command registry and exit codes (DESIGN §5).
+
+Exit codes: 0 success; 1 internal error (a bug: traceback printed); 2 bad input or usage (one
+``evolve: error: ...`` line, no traceback); 3 interrupted (Ctrl-C). A command is a module under
+``evolve.commands`` with ``register(subparsers)``; it sets ``handler`` on its parser. Heavy
+imports (fitness, rich, ray, ccxt) happen inside handlers, so ``evolve --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from collections.abc import Callable
+
+from evolve import __version__
+from evolve.cli import data as data_command
+from evolve.cli import promote as promote_command
+from evolve.cli import run as run_command
+from evolve.cli import runs as runs_command
+from evolve.errors import INPUT_ERRORS
+
+# the registry: every command module registers its subcommands (paper/live come later)
+COMMANDS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None], ...] = (
+    data_command.register,
+    run_command.register,
+    runs_command.register,
+    promote_command.register,
+)
+
+DESCRIPTION = """\
+Discover trading strategies for crypto perpetual futures by strongly typed genetic programming,
+backtest them honestly (fees, slippage, funding, latency, walk-forward folds), and hand the
+survivors to a paper or live executor."""
+
+EPILOG = """\
+examples:
+  evolve run                                      evolve on the bundled BTC+ETH 1h data
+  evolve run --resume                             continue the latest run
+  evolve runs                                     list runs with their status
+  evolve lineage ID                               an individual's ancestry with scores
+  evolve promote                                  the promotion gauntlet on the latest run
+  evolve report RUN                               regenerate report.html and promotion.md
+  evolve data ls                                  list datasets (bundled ones included)
+  evolve data show bundled/BTCUSDT-1h             manifest, gaps and first/last bars
+  evolve data import btc.csv --symbol BTCUSDT --timeframe 1h --funding funding.csv
+  evolve data fetch --exchange binanceusdm --symbol BTC/USDT:USDT --timeframe 1h \\
+      --since 2024-01-01
+
+data home: $EVOLVE_HOME, or --home DIR, else the user data directory
+(~/.local/share/evolve on Linux, ~/Library/Application Support/evolve on macOS).
+
+exit codes: 0 ok, 1 internal error (a bug), 2 bad input or usage, 3 interrupted.
+Run 'evolve COMMAND --help' for the options of a command."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the ``evolve`` argument parser with every registered command."""
+    parser = argparse.ArgumentParser(
+        prog="evolve",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"evolve {__version__}")
+    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
+    for register in COMMANDS:
+        register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the ``evolve`` command line and return its exit code (see the module docstring)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # --help, --version (0) and usage errors (2)
+        return e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        (getattr(args, "print_help", None) or parser.print_help)()
+        return 2
+    try:
+        return int(handler(args) or 0)
+    except INPUT_ERRORS as e:
+        print(f"evolve: error: {one_line(e)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("evolve: interrupted", file=sys.stderr)
+        return 3
+    except BrokenPipeError:  # e.g. `evolve data ls | head`: the reader left, nothing is wrong
+        sys.stderr.close()
+        return 0
+    except Exception:
+        traceback.print_exc()
+        print(
+            "evolve: internal error (a bug); please report it with the traceback above",
+            file=sys.stderr,
+        )
+        return 1
+
+
+def one_line(error: BaseException) -> str:
+    """Return the message of ``error`` on one line."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return "; ".join(lines) or type(error).__name__

@@ -1,1 +1,0 @@
-"""The subcommands of the ``evolve`` command line, one module per top-level command."""

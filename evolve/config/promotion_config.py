@@ -1,0 +1,169 @@
+"""The promotion gauntlet's configuration: every gate threshold, the resampling budgets, the seed.
+
+``PromotionConfig`` is a frozen pydantic model (unknown keys are errors). It is read from a
+``[promotion]`` table: first the run's own ``config.toml`` (when the run configuration carries
+one), then an optional ``--config FILE`` laid over it, then command-line flags.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from evolve.config.toml_files import read_toml
+from evolve.errors import ConfigError
+
+SECTION = "promotion"
+
+
+class PromotionConfig(BaseModel):
+    """Thresholds and budgets of ``evolve promote`` (defaults: STATISTICS.md §9).
+
+    Every Sharpe ratio behind these gates is per day on the run's daily grid; probabilities
+    and shares are fractions in [0, 1]; ``drawdown_budget`` is a fraction of peak equity.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    dsr_min: float = Field(default=0.95, ge=0.0, le=1.0, description="deflated Sharpe ratio")
+    psr_min: float = Field(default=0.95, ge=0.0, le=1.0, description="holdout PSR(0)")
+    pbo_max: float = Field(default=0.2, ge=0.0, le=1.0, description="probability of overfitting")
+    pbo_blocks: int = Field(default=16, ge=2, le=20, description="CSCV blocks S (even)")
+    pbo_min_strategies: int = Field(
+        default=16, ge=2, description="PBO columns: candidates, topped up with lineage trials"
+    )
+    cost_stress_multiplier: float = Field(
+        default=2.0, ge=1.0, le=3.0, description="fees and slippage multiplied by this"
+    )
+    cost_stress_psr_min: float = Field(
+        default=0.95, ge=0.0, le=1.0, description="holdout PSR(0) at stressed costs"
+    )
+    stability_min: float = Field(
+        default=0.7, description="median perturbed robust score / own score"
+    )
+    concentration_max: float = Field(
+        default=0.5, gt=0.0, le=1.0, description="largest month or volatility-regime P&L share"
+    )
+    correlation_max: float = Field(
+        default=0.7, gt=-1.0, le=1.0, description="daily-return correlation with promoted ones"
+    )
+    drawdown_budget: float = Field(
+        default=0.30, gt=0.0, le=1.0, description="bootstrap drawdown quantile allowed"
+    )
+    drawdown_quantile: float = Field(default=0.95, gt=0.0, lt=1.0)
+    min_trl_confidence: float = Field(
+        default=0.95, gt=0.0, lt=1.0, description="confidence of MinTRL on per-trade returns"
+    )
+    bootstrap_samples: int = Field(
+        default=1000, ge=100, le=100_000, description="resamples of SPA and the drawdown"
+    )
+    spa_max_pvalue: float | None = Field(
+        default=None, gt=0.0, lt=1.0, description="gate SPA p-values at this level (None: report)"
+    )
+    null_percentile_min: float | None = Field(
+        default=None, gt=0.0, lt=1.0, description="gate the null-model percentile (None: report)"
+    )
+    null_runs: int = Field(default=0, ge=0, le=1000, description="surrogate searches (0 = off)")
+    null_block_days: int = Field(default=7, ge=1, description="surrogate bootstrap block, days")
+    volatility_window_days: int = Field(
+        default=30, ge=2, description="trailing window of the volatility regimes"
+    )
+    trials_correlation_threshold: float = Field(
+        default=0.8, gt=-1.0, le=1.0, description="clustering of trials into effective trials"
+    )
+    sharpe_variance: Literal["trials", "estimation"] = Field(
+        default="estimation",
+        description="V[SR_n] of the DSR: 'trials' = variance of the cluster representatives' "
+        "Sharpe ratios; 'estimation' = their mean estimation variance (the dispersion zero-skill "
+        "trials would show)",
+    )
+    probe_copies: int = Field(
+        default=16, ge=1, description="perturbed copies when a candidate has no stability"
+    )
+    max_lineage_depth: int = Field(default=3, ge=0, description="ancestors in the report")
+    seed: int = Field(default=0, ge=0, description="seed of every resampling and probe")
+
+    def thresholds(self) -> dict[str, float | None]:
+        """Return the thresholds as the evidence document lists them."""
+        return {
+            "dsr_min": self.dsr_min,
+            "psr_min": self.psr_min,
+            "pbo_max": self.pbo_max,
+            "spa_max": self.spa_max_pvalue,
+            "cost_stress_psr_min": self.cost_stress_psr_min,
+            "cost_stress_multiplier": self.cost_stress_multiplier,
+            "stability_min": self.stability_min,
+            "concentration_max": self.concentration_max,
+            "correlation_max": self.correlation_max,
+            "drawdown_budget": self.drawdown_budget,
+            "drawdown_quantile": self.drawdown_quantile,
+            "min_trl_confidence": self.min_trl_confidence,
+            "null_percentile_min": self.null_percentile_min,
+        }
+
+
+def _table(values: Mapping[str, Any], where: str) -> dict[str, Any]:
+    table = values.get(SECTION, {})
+    if not isinstance(table, Mapping):
+        raise ConfigError(
+            f"{where}: [{SECTION}] must be a table of thresholds, found {type(table).__name__}"
+        )
+    return dict(table)
+
+
+def _validated(values: Mapping[str, Any], where: str) -> PromotionConfig:
+    try:
+        return PromotionConfig.model_validate(dict(values))
+    except ValidationError as e:
+        item = e.errors()[0]
+        key = ".".join(str(part) for part in item["loc"]) or "(table)"
+        if item["type"] == "extra_forbidden":
+            known = ", ".join(PromotionConfig.model_fields)
+            raise ConfigError(
+                f"{where}: unknown key {SECTION}.{key}; expected one of: {known}"
+            ) from e
+        message = str(item["msg"]).removeprefix("Value error, ")
+        raise ConfigError(
+            f"{where}: {SECTION}.{key}: {message}, found {item.get('input')!r}"
+        ) from e
+
+
+def load_promotion_config(
+    run_config_path: Path | None = None,
+    path: Path | None = None,
+    *,
+    overrides: Mapping[str, Any] | None = None,
+) -> PromotionConfig:
+    """Return the promotion configuration: defaults < run's config.toml < ``path`` < overrides.
+
+    Parameters
+    ----------
+    run_config_path : Path, optional
+        The run's ``config.toml``; its ``[promotion]`` table, when present, is the base.
+    path : Path, optional
+        A TOML file (``--config``); only its ``[promotion]`` table is read, other tables are
+        ignored (a run configuration file may be passed as is).
+    overrides : mapping, optional
+        Keys of :class:`PromotionConfig` from command-line flags (None values are skipped).
+
+    Raises
+    ------
+    ConfigError
+        One line naming the file, ``promotion.<key>``, what was expected and what was found.
+    """
+    values: dict[str, Any] = {}
+    if run_config_path is not None and Path(run_config_path).is_file():
+        values.update(_table(read_toml(run_config_path), str(run_config_path)))
+        _validated(values, str(run_config_path))
+    where = "promotion configuration"
+    if path is not None:
+        values.update(_table(read_toml(path), str(path)))
+        where = str(path)
+        _validated(values, where)
+    if overrides:
+        values.update({key: value for key, value in overrides.items() if value is not None})
+        where = "command line"
+    return _validated(values, where)

@@ -1,0 +1,417 @@
+"""The evolution engine: the generation loop, its persistence order, resume and interrupts.
+
+Generation 0 makes its population from the seed templates (file order) and random trees
+(ramped half-and-half), unique by text, then runs steps 3-8. Every later generation runs, in
+this exact order (all random draws from the run's one ``numpy.random.Generator``, in the
+driver, so any worker count gives the same run):
+
+1. Pareto ranks and crowding distances of the population (DEAP, ``evolve.engine.toolbox``).
+2. Offspring: crowded binary tournaments, then typed crossover (``crossover_probability``) or
+   one mutation (kind by ``mutation_weights``) within the size limits, rejecting texts already
+   in the population; plus ``immigrant_fraction`` random trees when the previous generation's
+   diversity (unique structures / population) fell below ``diversity_threshold``.
+3. Evaluation of the texts not evaluated before (an id -> result cache; a re-created text is
+   a lineage row with ``is_new_trial = False``, not a new trial) through the evaluator.
+4. Lineage: every offspring is added to the lineage index first; then each one's
+   lineage-stability penalty from its relatives (parents, grandparents, siblings) — their raw
+   robust scores (NaN when infeasible) weighted by structural similarity — is subtracted from
+   its robust score, giving the penalised objectives.
+5. Semantic collapse over parents + offspring (same semantic hash -> keep the fewest nodes,
+   then the smallest text), then NSGA-II survivor selection of ``population`` individuals.
+6. Hall of fame: the offspring that survived the collapse are offered (feasible ones can
+   enter); newly listed members are probed (perturbation probe, copies through the evaluator,
+   in sorted-id order) for their ``stability``.
+7. Early stopping bookkeeping: the hall of fame's validation score is the mean annualised
+   validation Sharpe of its 5 best members by robust score (what selection favours, judged on
+   bars it never saw; a maximum over all members would be fixed by one lucky early find);
+   ``patience`` generations without a score strictly above the best so far stop the run
+   (``stopped_early``).
+8. Persistence: lineage part -> ``hall_of_fame.json`` -> checkpoint (the commit point) ->
+   ``run.json``; then the events.
+
+Elitism: NSGA-II over parents + offspring keeps every non-dominated individual that fits; the
+hall of fame keeps the best ever found, and its members are not re-injected into the
+population (that would shrink diversity; they are never lost either way).
+
+Interrupts: SIGKILL needs nothing (the last checkpoint is the truth; ``evolve/resume.py``
+discards what came after it). Ctrl-C/SIGTERM abandons the generation in flight, marks
+``run.json`` ``interrupted`` at the last checkpointed generation and raises
+:class:`RunInterruptedError` (exit code 3).
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import random
+import signal
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from evolve.config import RunConfig
+from evolve.engine.events import (
+    CheckpointWritten,
+    EarlyStopped,
+    EventSink,
+    JsonlSink,
+    RunFailed,
+    RunFinished,
+    RunInterrupted,
+    RunStarted,
+    WorkerFailed,
+    emit,
+)
+from evolve.engine.generation import GenerationStep
+from evolve.engine.inputs import MarketInputs, load_market
+from evolve.engine.specs import hall_of_fame_specs
+from evolve.engine.state import EngineState
+from evolve.engine.summary import RunSummary, write_summary
+from populations import (
+    EventLog,
+    HallOfFame,
+    LineageStore,
+    RunDir,
+    RunManifest,
+    StrategySpec,
+    list_checkpoints,
+    new_run_id,
+    save_checkpoint,
+    utc_timestamp,
+    write_hall_of_fame,
+)
+
+PACKAGES = ("evolve", "numpy", "numba", "deap", "pyarrow", "pydantic", "ray")
+
+
+class RunInterruptedError(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM stopped a run; ``generation`` is the last complete (safe) one."""
+
+    def __init__(self, run_dir: RunDir, generation: int) -> None:
+        super().__init__(f"run {run_dir.run_id} interrupted")
+        self.run_dir = run_dir
+        self.generation = generation
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    """How a run ended: status, last generation, trial count, hall of fame, summary."""
+
+    run_dir: RunDir
+    status: str
+    generation: int
+    n_trials: int
+    elapsed_seconds: float
+    members: list[StrategySpec]
+    summary: RunSummary
+
+
+def package_versions() -> dict[str, str]:
+    """Return the installed versions of the packages a run depends on."""
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+class Engine:
+    """One run in one process: owns the evaluator, the state, the sinks and the run dir."""
+
+    def __init__(
+        self,
+        config: RunConfig,
+        run_dir: RunDir,
+        inputs: MarketInputs,
+        manifest: RunManifest,
+        sinks: Sequence[EventSink],
+    ) -> None:
+        self.config = config
+        self.run_dir = run_dir
+        self.inputs = inputs
+        self.manifest = manifest
+        self.sinks: list[EventSink] = [JsonlSink(EventLog(run_dir.events_path)), *sinks]
+        self.lineage_store = LineageStore(run_dir)
+        self.started = time.perf_counter()
+        self.step: GenerationStep | None = None
+        self.seeds: list[Any] = []
+
+    # -- set-up -----------------------------------------------------------------------------
+    def fresh_state(self) -> tuple[EngineState, np.random.Generator]:
+        """Return generation -1's state and the run's generator (both seeded from the seed)."""
+        seed = self.config.run.seed
+        random.seed(seed)
+        rng = np.random.Generator(np.random.PCG64(seed))
+        directions, score_index = objective_layout(self.config)
+        hall = HallOfFame(
+            directions,
+            top_k=self.config.gp.hall_of_fame_top_k,
+            max_front=self.config.gp.hall_of_fame_max_front,
+            score_index=score_index,
+        )
+        return EngineState(generation=-1, population=[], hall=hall, members={}), rng
+
+    def _evaluator(self) -> Any:
+        from fitness import make_evaluator
+
+        return make_evaluator(
+            self.inputs.market,
+            self.config.fitness(),
+            workers=self.config.workers(),
+            ray_address=self.config.run.ray_address or None,
+            memo_bytes=self.config.run.memo_megabytes * 2**20,
+            on_worker_failure=lambda message: emit(self.sinks, WorkerFailed(message)),
+        )
+
+    # -- the loop ---------------------------------------------------------------------------
+    def run(self, state: EngineState, rng: np.random.Generator) -> RunResult:
+        """Run generations ``state.generation + 1 .. n_generations``; return how it ended.
+
+        Raises
+        ------
+        RunInterruptedError
+            On Ctrl-C / SIGTERM (``run.json`` says ``interrupted``).
+        """
+        evaluator = None
+        try:
+            evaluator = self._evaluator()
+            self.step = GenerationStep(
+                self.config,
+                self.inputs,
+                evaluator,
+                state,
+                rng,
+                seeds=self.seeds,
+                started=self.started,
+            )
+            return self._finish(state, self._loop(state))
+        except KeyboardInterrupt as e:
+            with _ignoring_interrupts():  # a second Ctrl-C must not tear the status write
+                safe = self._finish_interrupted(state)
+            raise RunInterruptedError(self.run_dir, safe) from e
+        except BaseException as e:
+            safe = self._last_checkpoint_generation(state)
+            self._set_status("failed", safe)
+            emit(self.sinks, RunFailed(self.manifest.run_id, safe, repr(e)))
+            raise
+        finally:
+            if evaluator is not None:
+                evaluator.close()
+            for sink in self.sinks:
+                sink.close()
+
+    def _loop(self, state: EngineState) -> str:
+        patience = self.config.gp.patience
+        if patience and state.generation >= 0 and state.stale_generations >= patience:
+            return "stopped_early"
+        assert self.step is not None
+        for generation in range(state.generation + 1, self.config.gp.generations + 1):
+            event = self.step.run(generation)
+            self.persist(state)
+            emit(self.sinks, event)
+            if patience and state.stale_generations >= patience:
+                emit(
+                    self.sinks,
+                    EarlyStopped(generation, patience, state.best_validation_score),
+                )
+                return "stopped_early"
+        return "completed"
+
+    # -- persistence ------------------------------------------------------------------------
+    def specs(self, state: EngineState) -> list[StrategySpec]:
+        """Return the hall of fame as strategy specs, best first."""
+        return hall_of_fame_specs(state, self.config, self.inputs, self.manifest.run_id)
+
+    def persist(self, state: EngineState) -> None:
+        """Write generation ``state.generation``: lineage, hall of fame, checkpoint, run.json."""
+        generation = state.generation
+        assert self.step is not None
+        self.lineage_store.append_generation(generation, self.step.lineage_rows)
+        write_hall_of_fame(self.run_dir.hall_of_fame_path, generation, self.specs(state))
+        begin = time.perf_counter()
+        path = save_checkpoint(self.run_dir, generation, state.to_payload(self.step.rng))
+        seconds = time.perf_counter() - begin
+        self.manifest.generation = generation
+        self.manifest.n_evaluated = state.n_trials
+        self.manifest.updated_at = utc_timestamp()
+        self.run_dir.write_manifest(self.manifest)
+        emit(self.sinks, CheckpointWritten(generation, str(path), seconds))
+
+    def _set_status(self, status: str, generation: int) -> None:
+        try:
+            self.manifest.status = status
+            self.manifest.generation = generation
+            self.manifest.updated_at = utc_timestamp()
+            self.run_dir.write_manifest(self.manifest)
+        except OSError:  # pragma: no cover - the disk failed while failing; keep the original
+            pass
+
+    def _finish_interrupted(self, state: EngineState) -> int:
+        # the generation in flight may have been cut between its lineage part and its
+        # checkpoint: only a checkpoint makes a generation safe
+        safe = self._last_checkpoint_generation(state)
+        self._set_status("interrupted", safe)
+        how = f"evolve run --run-dir {self.run_dir.path} --resume"
+        done = f"generation {safe} is safe" if safe >= 0 else "no generation completed yet"
+        emit(
+            self.sinks,
+            RunInterrupted(
+                self.manifest.run_id, str(self.run_dir.path), safe, f"{done}; continue with: {how}"
+            ),
+        )
+        return safe
+
+    def _last_checkpoint_generation(self, state: EngineState) -> int:
+        present = [generation for generation, _ in list_checkpoints(self.run_dir)]
+        return max((g for g in present if g <= state.generation), default=-1)
+
+    def _finish(self, state: EngineState, status: str) -> RunResult:
+        self._set_status(status, state.generation)
+        elapsed = time.perf_counter() - self.started
+        specs = self.specs(state)
+        summary = RunSummary(
+            run_id=self.manifest.run_id,
+            run_dir=str(self.run_dir.path),
+            status=status,
+            datasets=[record["name"] for record in self.inputs.datasets],
+            timeframe=self.inputs.timeframe,
+            seed=self.config.run.seed,
+            generation=state.generation,
+            n_generations=self.config.gp.generations,
+            n_trials=state.n_trials,
+            elapsed_seconds=elapsed,
+            objective_names=list(self.config.objectives.names),
+            members=specs,
+            last=None if self.step is None else self.step.last_event,
+        )
+        write_summary(self.run_dir.summary_path, summary)
+        emit(
+            self.sinks,
+            RunFinished(
+                self.manifest.run_id,
+                str(self.run_dir.path),
+                status,
+                state.generation,
+                state.n_trials,
+                elapsed,
+                str(self.run_dir.summary_path),
+            ),
+        )
+        return RunResult(
+            self.run_dir, status, state.generation, state.n_trials, elapsed, specs, summary
+        )
+
+
+@contextmanager
+def _ignoring_interrupts() -> Iterator[None]:
+    try:
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:  # not the main thread: nothing to shield
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def objective_layout(config: RunConfig) -> tuple[tuple[int, ...], int]:
+    """Return the objective directions and the index of the score objective."""
+    from fitness import objective_directions
+
+    names = list(config.objectives.names)
+    score_index = names.index("robust_score") if "robust_score" in names else 0
+    return tuple(objective_directions(config.fitness())), score_index
+
+
+def score_index_of(config: RunConfig) -> int:
+    """Return the index of the score objective (``robust_score``, else the first)."""
+    return objective_layout(config)[1]
+
+
+def new_run(
+    config: RunConfig,
+    *,
+    run_dir: Path | None = None,
+    sinks: Sequence[EventSink] = (),
+    now: datetime | None = None,
+) -> RunResult:
+    """Start a new run: create its directory, load the data, evolve, report.
+
+    Parameters
+    ----------
+    config : RunConfig
+        The resolved configuration (written to ``config.toml``).
+    run_dir : Path, optional
+        Create the run exactly here (it must not exist; the run id is its name); default
+        ``<run.runs_root>/<new run id>``.
+    sinks : sequence of EventSink
+        Receivers of the events besides ``events.jsonl`` (the live view).
+
+    Raises
+    ------
+    DataError, ExpressionError, RunDirError
+        Bad data, seed templates or run directory (exit code 2); nothing is created for bad
+        data or templates.
+    RunInterruptedError
+        On Ctrl-C / SIGTERM.
+    """
+    inputs = load_market(config)
+    seeds = seed_trees(config)
+    if run_dir is None:
+        run_id = new_run_id(config.run.seed, now or datetime.now(UTC))
+        directory = RunDir.create(Path(config.run.runs_root), run_id)
+    else:
+        directory = RunDir.create(Path(run_dir).parent, Path(run_dir).name)
+    directory.write_config(config.to_toml())
+    created = utc_timestamp(now)
+    manifest = RunManifest(
+        run_id=directory.run_id,
+        seed=config.run.seed,
+        status="running",
+        created_at=created,
+        updated_at=created,
+        data=inputs.datasets,
+        config_hash=config.digest(),
+        package_versions=package_versions(),
+        n_generations=config.gp.generations,
+    )
+    directory.write_manifest(manifest)
+    engine = Engine(config, directory, inputs, manifest, sinks)
+    directions, _ = objective_layout(config)
+    emit(
+        engine.sinks,
+        RunStarted(
+            run_id=directory.run_id,
+            run_dir=str(directory.path),
+            datasets=[record["name"] for record in inputs.datasets],
+            symbols=inputs.symbols,
+            timeframe=inputs.timeframe,
+            n_bars=inputs.n_bars,
+            seed=config.run.seed,
+            population=config.gp.population,
+            n_generations=config.gp.generations,
+            workers=config.workers(),
+            objective_names=list(config.objectives.names),
+            directions=list(directions),
+            config_hash=manifest.config_hash,
+        ),
+    )
+    state, rng = engine.fresh_state()
+    engine.seeds = seeds
+    return engine.run(state, rng)
+
+
+def seed_trees(config: RunConfig) -> list[Any]:
+    """Return the parsed seed templates of ``gp.seed_templates`` (none when unset)."""
+    from evolve.engine.offspring import read_seed_templates
+
+    path = config.gp.seed_templates
+    return read_seed_templates(Path(path)) if path else []

@@ -1,0 +1,178 @@
+"""Assemble the promotion evidence document (``promotion.json``) from the gauntlet's results.
+
+The document is the contract the review report renders (``evolve.reports.html_page``) plus the
+DESIGN §4 ``decisions`` list external code reads. :func:`json_ready` makes it plain JSON:
+numpy scalars become Python numbers, tuples lists, and non-finite floats ``null``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from evolve.config.promotion_config import PromotionConfig
+from evolve.promotion import replays
+from evolve.promotion.candidates import CandidateAnalysis, SearchContext, timeline_span
+
+if TYPE_CHECKING:
+    from evolve.promotion.run_inputs import RunInputs
+
+SCHEMA_VERSION = 1
+
+EVIDENCE_FILE = "promotion.json"
+
+
+def json_ready(value: Any) -> Any:
+    """Return ``value`` as plain JSON data; NaN and ±inf become None."""
+    if isinstance(value, Mapping):
+        return {str(key): json_ready(item) for key, item in value.items()}
+    if isinstance(value, np.ndarray):
+        return [json_ready(item) for item in value.tolist()]
+    if isinstance(value, list | tuple):
+        return [json_ready(item) for item in value]
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        number = float(value)
+        return number if math.isfinite(number) else None
+    return value
+
+
+def _iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _fold_table(analysis: CandidateAnalysis) -> list[dict[str, Any]]:
+    return [
+        {"segment": row.segment, "kind": row.kind, "symbol": row.symbol, **row.metrics}
+        for row in analysis.evaluation.table
+    ]
+
+
+def candidate_entry(
+    analysis: CandidateAnalysis,
+    context: SearchContext,
+    gates: Sequence[dict[str, Any]],
+    failed: Sequence[str],
+    evidence: Mapping[str, Any],
+) -> dict[str, Any]:
+    """Return a candidate's evidence entry (the report's per-candidate section)."""
+    spec = analysis.spec
+    start_ms, _ = timeline_span(context.market)
+    bucket_ms = replays.day_bucket_ms(context.market)
+    holdout_metrics = dict(analysis.evaluation.holdout or {})
+    return {
+        "id": spec.id,
+        "expression": spec.expression,
+        "pretty": spec.pretty,
+        "promoted": not failed,
+        "rank": analysis.rank,
+        "generation": spec.generation,
+        "lookback_bars": spec.lookback_bars,
+        "objectives": dict(zip(spec.objective_names, spec.objectives, strict=True)),
+        "gates": list(gates),
+        "failed": list(failed),
+        "metrics": {
+            "train": dict(spec.metrics.get("train", {})),
+            "validation": dict(spec.metrics.get("validation", {})),
+            "holdout": holdout_metrics,
+        },
+        "fold_table": _fold_table(analysis),
+        "curve": replays.curve(analysis.timeline.daily_returns, start_ms, bucket_ms),
+        "buy_and_hold": replays.curve(
+            replays.buy_and_hold_daily(context.market, *timeline_span(context.market)),
+            start_ms,
+            bucket_ms,
+        ),
+        **evidence,
+        "spec_path": f"promoted/{spec.id}.json" if not failed else None,
+    }
+
+
+def _datasets(run: RunInputs) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": record["name"],
+            "symbol": record["symbol"],
+            "timeframe": record["timeframe"],
+            "content_hash": record["content_hash"],
+            "first": _iso(int(series.timestamp[0])),
+            "last": _iso(int(series.timestamp[-1])),
+            "n_bars": len(series),
+        }
+        for record, series in zip(run.inputs.datasets, run.inputs.market.series, strict=True)
+    ]
+
+
+def _segments(run: RunInputs) -> list[dict[str, Any]]:
+    return [
+        {"name": c.name, "kind": c.kind, "start_ms": c.start_ms, "stop_ms": c.stop_ms}
+        for c in run.inputs.market.timeline.calendar
+    ]
+
+
+def _summary(entries: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    reasons: dict[str, int] = {}
+    for entry in entries:
+        for name in entry["failed"]:
+            reasons[name] = reasons.get(name, 0) + 1
+    return {
+        "n_candidates": len(entries),
+        "n_promoted": sum(1 for entry in entries if entry["promoted"]),
+        "promoted": [entry["id"] for entry in entries if entry["promoted"]],
+        "reasons": dict(sorted(reasons.items())),
+    }
+
+
+def _decisions(entries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    # DESIGN §4: external code reads exactly these keys
+    return [
+        {
+            "id": entry["id"],
+            "promoted": bool(entry["promoted"]),
+            "gates": [
+                {
+                    "name": gate["name"],
+                    "value": gate["value"],
+                    "threshold": gate["threshold"],
+                    "passed": bool(gate["passed"]),
+                }
+                for gate in entry["gates"]
+            ],
+        }
+        for entry in entries
+    ]
+
+
+def build_evidence(
+    run: RunInputs,
+    config: PromotionConfig,
+    search: Mapping[str, Any],
+    entries: Sequence[Mapping[str, Any]],
+    now: datetime,
+) -> dict[str, Any]:
+    """Return the whole evidence document (not yet :func:`json_ready`)."""
+    manifest = run.manifest
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "run_id": manifest.run_id,
+        "seed": manifest.seed,
+        "promotion_seed": config.seed,
+        "config_hash": manifest.config_hash,
+        "generated_at": now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "package_versions": dict(manifest.package_versions),
+        "data": _datasets(run),
+        "segments": _segments(run),
+        "thresholds": config.thresholds(),
+        "promotion_config": config.model_dump(mode="json"),
+        "search": dict(search),
+        "candidates": list(entries),
+        "summary": _summary(entries),
+        "decisions": _decisions(entries),
+    }

@@ -1,0 +1,294 @@
+"""``evolve promote``: take a run's hall of fame through the gauntlet, once, on the holdout.
+
+Order: open the run (finished, with a hall of fame) -> reload its datasets from config.toml and
+refuse when a content hash differs from run.json -> the run's trials (N_eff, V[SR_n]) -> each
+candidate evaluated on every segment including the holdout and replayed -> PBO over the whole
+timeline, SPA on the holdout -> optionally the null model -> every candidate's gates, then the
+correlation gate greedily in rank order (against strategies promoted earlier in this pass and
+any other spec already in ``promoted/``) -> outputs, each written atomically and in this order:
+``promotion.json`` (the evidence document plus the DESIGN §4 ``decisions``), then
+``promoted/<id>.json`` (state "promoted", holdout metrics added; a spec of this run that is now
+rejected is removed), then ``report.html`` and ``promotion.md``. Events ``promotion_started``
+and ``promotion_finished`` (or ``promotion_failed``) go to the run's events.jsonl. Seeds come
+from ``PromotionConfig.seed``: re-running gives the same bytes but ``generated_at``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import primitives
+from evolve.config.promotion_config import PromotionConfig
+from evolve.engine.loop import score_index_of
+from evolve.promotion import gauntlet, replays
+from evolve.promotion.candidates import (
+    CandidateAnalysis,
+    SearchContext,
+    analyse_candidate,
+    candidate_gates,
+    holdout_span,
+    lineage_sketch,
+    timeline_span,
+)
+from evolve.promotion.evidence import EVIDENCE_FILE, build_evidence, candidate_entry, json_ready
+from evolve.promotion.run_inputs import RunInputs, open_run
+from evolve.promotion.search import (
+    extra_pbo_trials,
+    pbo_block,
+    spa_block,
+    trial_statistics,
+)
+from fitness import evaluate
+from fitness.data.atomic import write_text_atomic
+from populations import (
+    EventLog,
+    RunDir,
+    SpecError,
+    StrategySpec,
+    load_spec,
+    save_spec,
+)
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class PromotionResult:
+    """What ``promote_run`` decided and wrote."""
+
+    run_dir: RunDir
+    n_candidates: int
+    promoted: tuple[str, ...]
+    evidence_path: Path
+    elapsed_seconds: float
+    evidence: dict[str, Any]
+
+
+def _pbo(
+    run: RunInputs,
+    analyses: list[CandidateAnalysis],
+    config: PromotionConfig,
+    memo: primitives.Memo,
+) -> dict[str, Any]:
+    market = run.inputs.market
+    columns = [analysis.timeline.daily_returns for analysis in analyses]
+    missing = config.pbo_min_strategies - len(columns)
+    extras = extra_pbo_trials(
+        run.lineage,
+        {a.spec.id for a in analyses},
+        {a.evaluation.semantic_hash for a in analyses},
+        missing,
+        score_index_of(run.config),
+    )
+    for _, expression in extras:
+        targets = replays.strategy_targets(expression, market, memo)
+        columns.append(
+            replays.replay(targets, market, run.config.costs, *timeline_span(market)).daily_returns
+        )
+    block = pbo_block(np.column_stack(columns), config, len(analyses))
+    block["n_lineage_trials"] = len(extras)
+    return block
+
+
+def _pbo_detail(block: dict[str, Any]) -> str:
+    if block["value"] is None:
+        return f"not computable: {block.get('reason', '')}"
+    return (
+        f"CSCV, S={block['n_blocks']} blocks of {block['n_days'] // block['n_blocks']} days, "
+        f"{block['n_strategies']} strategies ({block['n_candidates']} candidates + "
+        f"{block['n_lineage_trials']} lineage trials), daily returns over the whole timeline"
+    )
+
+
+def _promoted_elsewhere(
+    run: RunInputs, candidate_ids: set[str], memo: primitives.Memo
+) -> dict[str, np.ndarray]:
+    # specs already in promoted/ that this run's candidates are not (re-runs decide their own)
+    streams: dict[str, np.ndarray] = {}
+    directory = run.run_dir.promoted_dir
+    if not directory.is_dir():
+        return streams
+    for path in sorted(directory.glob("*.json")):
+        spec = load_spec(path)
+        if spec.id in candidate_ids:
+            continue
+        try:
+            evaluation = evaluate(
+                spec.expression, run.inputs.market, run.config.fitness(),
+                include_holdout=True, memo=memo,
+            )  # fmt: skip
+        except primitives.ExpressionError as e:
+            raise SpecError(
+                f"{path}: cannot evaluate its expression on this run's data: {e}"
+            ) from e
+        streams[spec.id] = np.concatenate(
+            [np.asarray(evaluation.validation_returns), np.asarray(evaluation.holdout_returns)]
+        ).astype(np.float64)
+    return streams
+
+
+def _decide(
+    analyses: list[CandidateAnalysis],
+    context: SearchContext,
+    run: RunInputs,
+    memo: primitives.Memo,
+) -> list[dict[str, Any]]:
+    promoted = _promoted_elsewhere(run, {a.spec.id for a in analyses}, memo)
+    entries = []
+    for analysis in analyses:
+        gates, evidence = candidate_gates(analysis, context)
+        correlation_gate, correlation = gauntlet.correlation_gate(
+            analysis.stream, promoted, context.config.correlation_max
+        )
+        gates = gauntlet.order_gates([*gates, correlation_gate])
+        failed = gauntlet.failed_names(gates)
+        if not failed:
+            promoted[analysis.spec.id] = analysis.stream
+        sketch = lineage_sketch(
+            run.lineage, analysis.spec.id, context.config.max_lineage_depth, context.score_index
+        )
+        entries.append(
+            candidate_entry(analysis, context, gates, failed, {**evidence,
+                            "correlation": correlation, "lineage": sketch})
+        )  # fmt: skip
+    return entries
+
+
+def _write_promoted(run_dir: RunDir, analyses: list[CandidateAnalysis], entries: list) -> None:
+    run_dir.promoted_dir.mkdir(exist_ok=True)
+    for analysis, entry in zip(analyses, entries, strict=True):
+        path = run_dir.promoted_dir / f"{analysis.spec.id}.json"
+        if not entry["promoted"]:
+            if path.is_file() and load_spec(path).run_id == analysis.spec.run_id:
+                path.unlink()  # rejected now: the executor must not find it
+                logger.info("removed %s: rejected on this promotion pass", path)
+            continue
+        values = analysis.spec.to_dict()
+        holdout = {k: float(v) for k, v in (analysis.evaluation.holdout or {}).items()}
+        values["metrics"] = {**values["metrics"], "holdout": holdout}
+        save_spec(StrategySpec.model_validate(values).with_state("promoted"), path)
+
+
+def promote_run(
+    run_dir: Path | RunDir,
+    config: PromotionConfig | None = None,
+    *,
+    null_runs: int | None = None,
+    workers: int = 1,
+    now: datetime | None = None,
+) -> PromotionResult:
+    """Run the promotion gauntlet on a finished run and write its decisions and promoted specs.
+
+    The review report is rendered from the returned evidence by ``evolve.reports``.
+
+    Parameters
+    ----------
+    run_dir : Path or RunDir
+        The run directory (holding run.json).
+    config : PromotionConfig, optional
+        Thresholds and budgets (default: the defaults).
+    null_runs : int, optional
+        Surrogate searches of the null model; overrides ``config.null_runs``.
+    workers : int
+        Evaluation workers of the null-model searches (1 = in-process).
+    now : datetime, optional
+        The ``generated_at`` time (default: now, UTC).
+
+    Raises
+    ------
+    RunDirError, DataError, SpecError, ConfigError
+        Input problems (exit code 2), each naming the file or dataset.
+    """
+    started = time.perf_counter()
+    config = config or PromotionConfig()
+    if null_runs is not None:
+        config = PromotionConfig.model_validate({**config.model_dump(), "null_runs": null_runs})
+    run = open_run(run_dir)
+    events = EventLog(run.run_dir.events_path)
+    events.write("promotion_started", n_candidates=len(run.candidates), null_runs=config.null_runs)
+    try:
+        evidence, analyses = _gauntlet(run, config, workers, now or datetime.now(UTC))
+        evidence_path = _write_outputs(run, evidence, analyses)
+    except BaseException as e:
+        events.write("promotion_failed", error=repr(e))
+        raise
+    promoted = tuple(evidence["summary"]["promoted"])
+    elapsed = time.perf_counter() - started
+    events.write(
+        "promotion_finished",
+        n_candidates=len(evidence["candidates"]),
+        n_promoted=len(promoted),
+        promoted=list(promoted),
+        evidence=str(evidence_path),
+        elapsed_seconds=round(elapsed, 3),
+    )
+    return PromotionResult(
+        run.run_dir, len(evidence["candidates"]), promoted, evidence_path, elapsed, evidence
+    )
+
+
+def _gauntlet(
+    run: RunInputs, config: PromotionConfig, workers: int, now: datetime
+) -> tuple[dict[str, Any], list[CandidateAnalysis]]:
+    market, fitness = run.inputs.market, run.config.fitness()
+    holdout_span(market)  # a run without a holdout cannot be promoted: fail before the work
+    memo = primitives.Memo()
+    analyses = [
+        analyse_candidate(spec, rank, market, fitness, memo)
+        for rank, spec in enumerate(run.candidates, start=1)
+    ]
+    trials = trial_statistics(run.lineage, config)
+    pbo = _pbo(run, analyses, config, memo)
+    holdout_matrix = np.column_stack(
+        [np.asarray(a.evaluation.holdout_returns, dtype=np.float64) for a in analyses]
+    )
+    buy_and_hold = replays.buy_and_hold_daily(market, *holdout_span(market))
+    spa, spa_candidates = spa_block(holdout_matrix, buy_and_hold[: holdout_matrix.shape[0]], config)
+    null_model = None
+    if config.null_runs > 0:
+        from evolve.promotion.null_model import run_null_model
+
+        null_model = run_null_model(run.run_dir, run.config, config, workers=workers)
+    context = SearchContext(
+        market=market,
+        fitness=fitness,
+        config=config,
+        n_effective=trials.n_effective,
+        sharpe_variance=trials.sharpe_variance,
+        pbo=pbo["value"],
+        pbo_detail=_pbo_detail(pbo),
+        spa_search={k: v.get("p_consistent") for k, v in spa["benchmark"].items()},
+        spa_candidates=spa_candidates,
+        null_draws=None if null_model is None else null_model["best_holdout_sharpes"],
+        score_index=score_index_of(run.config),
+        sharpe_variance_trials=trials.sharpe_variance_trials,
+    )
+    entries = _decide(analyses, context, run, memo)
+    search = {**trials.block, "pbo": pbo, "spa": spa, "null_model": null_model}
+    return json_ready(build_evidence(run, config, search, entries, now)), analyses
+
+
+def _write_outputs(
+    run: RunInputs, evidence: dict[str, Any], analyses: list[CandidateAnalysis]
+) -> Path:
+    # the decision record first: a crash must never leave a promoted spec without its evidence
+    evidence_path = run.run_dir.path / EVIDENCE_FILE
+    write_text_atomic(evidence_path, json.dumps(evidence, indent=1, allow_nan=False) + "\n")
+    _write_promoted(run.run_dir, analyses, evidence["candidates"])
+    return evidence_path
+
+
+def summary_line(result: PromotionResult) -> str:
+    """Return "promoted N of M candidates of run X" (for the command line)."""
+    return (
+        f"promoted {len(result.promoted)} of {result.n_candidates} candidate"
+        f"{'s' if result.n_candidates != 1 else ''} of run {result.run_dir.run_id}"
+    )

@@ -1,0 +1,1 @@
+"""The promotion review report (HTML and Markdown) rendered from ``promotion.json``."""

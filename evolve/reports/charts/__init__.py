@@ -1,0 +1,1 @@
+"""Dependency-free SVG charts for the review report."""

@@ -1,0 +1,1 @@
+"""Exchange access through ccxt: the rate-limited client and the resumable history download."""

@@ -1,0 +1,1 @@
+"""Walk-forward evaluation: folds, markets, objectives, penalties, semantic cache, evaluators."""
