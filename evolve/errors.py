@@ -22,9 +22,18 @@ class UsageError(ValueError):
     """The command line asks for something impossible."""
 
 
+class NoHoldoutError(ConfigError):
+    """A run without a holdout (``holdout_fraction = 0``) is asked to be promoted."""
+
+
+class EvidenceError(RunDirError):
+    """A promotion evidence document (``promotion.json``) is missing, malformed or too new."""
+
+
 INPUT_ERRORS: tuple[type[BaseException], ...] = (
     ConfigError,
     UsageError,
+    EvidenceError,
     DataError,
     CostModelError,
     ParallelConfigError,

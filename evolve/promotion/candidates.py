@@ -1,25 +1,33 @@
-"""One hall-of-fame candidate through the gauntlet: its holdout evaluation, replays and gates.
+"""One hall-of-fame candidate through the gauntlet: its holdout replay, evidence and gates.
 
-:func:`analyse_candidate` runs everything that depends on the candidate alone (the evaluator on
-every segment including the holdout, the holdout and whole-timeline replays); the run-level
-numbers (N_eff, V[SR_n], PBO, SPA, the null model) arrive in a :class:`SearchContext`, and
-:func:`candidate_gates` turns both into the gate records and the candidate's evidence entry.
-The correlation gate is added by the caller, which knows what was promoted before.
+:func:`analyse_candidate` runs everything that depends on the candidate alone: the holdout and
+whole-timeline replays and the evaluator on every segment. **One holdout path feeds every
+gate**: the holdout :class:`~evolve.promotion.replays.Replay` (float64 daily returns on the
+evaluator's day grid, its trades and bar P&L) is what DSR, PSR, drawdown, SPA, the null
+percentile, cost stress, minimum trades, concentration and the correlation stream read. The
+evaluator's holdout row (``evaluate(include_holdout=True)``) is only reported (metrics table,
+fold table, the promoted spec's ``metrics.holdout``), never gated. The run-level numbers (N_eff,
+V[SR_n], PBO, SPA, the null model) arrive in a :class:`SearchContext`, and
+:func:`candidate_gates` turns both into frozen :class:`~evolve.promotion.gauntlet.Gate` records
+and a :class:`CandidateEvidence`. The correlation gate is added by the caller, which knows what
+was promoted before.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 import primitives
 from evolve.config.promotion_config import PromotionConfig
+from evolve.errors import NoHoldoutError
 from evolve.promotion import gauntlet, replays
+from evolve.promotion.gauntlet import ConcentrationShares, Gate, PerTradeStatistics
+from evolve.promotion.seeds import SeedPurpose, stable_seed
 from fitness import Evaluation, FitnessConfig, Market, evaluate, perturbation_probe
 from fitness.stats.sharpe import SampleMoments, deflated_sharpe_ratio, expected_max_sharpe
 from populations import LineageLookupError, StrategySpec, ancestry
@@ -49,12 +57,16 @@ class SearchContext:
 
 @dataclass(frozen=True, slots=True, eq=False)
 class CandidateAnalysis:
-    """A candidate's evaluation (holdout included) and replays.
+    """A candidate's evaluation (holdout included, reported only) and replays.
 
     Attributes
     ----------
+    holdout : Replay
+        The one holdout backtest every gate reads.
+    moments : SampleMoments or None
+        Of ``holdout.daily_returns`` (None: fewer than 2 days).
     stream : ndarray of float64
-        Validation then holdout daily returns: what correlations are measured on.
+        Validation (evaluator) then holdout (replay) daily returns: what correlations use.
     """
 
     spec: StrategySpec
@@ -66,13 +78,35 @@ class CandidateAnalysis:
     moments: SampleMoments | None
     stream: Float64Array
 
+    @property
+    def holdout_returns(self) -> Float64Array:
+        """Return the holdout daily returns every gate reads (the replay's)."""
+        return self.holdout.daily_returns
+
 
 def holdout_span(market: Market) -> tuple[int, int]:
-    """Return the holdout's calendar span ``(start_ms, stop_ms)``."""
+    """Return the holdout's calendar span ``(start_ms, stop_ms)``.
+
+    Raises
+    ------
+    NoHoldoutError
+        If the run's fold config has no holdout (``holdout_fraction = 0``).
+    """
     holdout = [c for c in market.timeline.calendar if c.kind == "holdout"]
     if not holdout:
-        raise ValueError("market: the fold config has no holdout (holdout_fraction = 0)")
+        raise NoHoldoutError(
+            "folds.holdout_fraction: the run has no holdout (holdout_fraction = 0), so nothing "
+            "was kept out of evolution to test it on; promotion needs a holdout, found none: "
+            "start a new run with holdout_fraction > 0 (e.g. 0.2)"
+        )
     return holdout[0].start_ms, holdout[0].stop_ms
+
+
+def promotion_stream(
+    validation_returns: Sequence[float] | Float64Array, holdout: replays.Replay
+) -> Float64Array:
+    """Return validation then holdout daily returns (float64): a strategy's correlation stream."""
+    return np.concatenate([np.asarray(validation_returns, dtype=np.float64), holdout.daily_returns])
 
 
 def timeline_span(market: Market) -> tuple[int, int]:
@@ -88,26 +122,46 @@ def analyse_candidate(
     fitness: FitnessConfig,
     memo: primitives.Memo | None = None,
 ) -> CandidateAnalysis:
-    """Evaluate a candidate on every segment (holdout included) and replay it."""
+    """Replay a candidate on the holdout and the whole timeline, and evaluate every segment."""
     evaluation = evaluate(spec.expression, market, fitness, include_holdout=True, memo=memo)
     targets = replays.strategy_targets(spec.expression, market, memo)
     holdout = replays.replay(targets, market, fitness.costs, *holdout_span(market))
     timeline = replays.replay(targets, market, fitness.costs, *timeline_span(market))
-    holdout_returns = np.asarray(evaluation.holdout_returns, dtype=np.float64)
-    stream = np.concatenate(
-        [np.asarray(evaluation.validation_returns, dtype=np.float64), holdout_returns]
-    )
-    moments = gauntlet.return_moments(holdout_returns)
+    stream = promotion_stream(evaluation.validation_returns, holdout)
+    moments = gauntlet.return_moments(holdout.daily_returns)
     return CandidateAnalysis(spec, rank, evaluation, targets, holdout, timeline, moments, stream)
 
 
-def stable_seed(config: PromotionConfig, purpose: int, id_: str) -> np.random.Generator:
-    """Return a generator seeded from the config seed, a purpose code and a strategy id."""
-    digest = int.from_bytes(hashlib.sha256(id_.encode()).digest()[:8], "little")
-    return np.random.default_rng(np.random.SeedSequence([config.seed, purpose, digest]))
+@dataclass(frozen=True, slots=True)
+class CostStressPoint:
+    """The holdout replayed at ``multiplier``× fees and slippage."""
+
+    multiplier: float
+    holdout_sharpe: float | None
+    holdout_return: float
+    holdout_psr: float | None
 
 
-def cost_stress(analysis: CandidateAnalysis, context: SearchContext) -> list[dict[str, Any]]:
+@dataclass(frozen=True, slots=True)
+class FundingFlip:
+    """The holdout replayed with every funding rate negated (reported, not gated)."""
+
+    holdout_sharpe: float | None
+    holdout_return: float
+
+
+@dataclass(frozen=True, slots=True)
+class PerturbationEvidence:
+    """The gated stability, where it came from, and the probe's scores (the histogram)."""
+
+    own_score: float | None
+    scores: tuple[float | None, ...]
+    stability: float | None
+    probe_stability: float | None
+    source: str
+
+
+def cost_stress(analysis: CandidateAnalysis, context: SearchContext) -> tuple[CostStressPoint, ...]:
     """Return the holdout at 1×–3× fees and slippage (and the gate's multiplier)."""
     multipliers = sorted({*replays.COST_MULTIPLIERS, context.config.cost_stress_multiplier})
     holdout_start, holdout_stop = holdout_span(context.market)
@@ -117,19 +171,19 @@ def cost_stress(analysis: CandidateAnalysis, context: SearchContext) -> list[dic
         stressed = replays.replay(
             analysis.targets, context.market, costs, holdout_start, holdout_stop
         )
-        psr = gauntlet.psr_gate(gauntlet.return_moments(stressed.daily_returns), 0.0)["value"]
+        psr = gauntlet.psr_gate(gauntlet.return_moments(stressed.daily_returns), 0.0).value
         points.append(
-            {
-                "multiplier": multiplier,
-                "holdout_sharpe": replays.annual_sharpe(stressed.daily_returns),
-                "holdout_return": stressed.total_return,
-                "holdout_psr": psr,
-            }
+            CostStressPoint(
+                multiplier,
+                replays.annual_sharpe(stressed.daily_returns),
+                stressed.total_return,
+                psr,
+            )
         )
-    return points
+    return tuple(points)
 
 
-def funding_flip(analysis: CandidateAnalysis, context: SearchContext) -> dict[str, Any]:
+def funding_flip(analysis: CandidateAnalysis, context: SearchContext) -> FundingFlip:
     """Return the holdout with every funding rate negated (reported, not gated)."""
     flipped = replays.replay(
         analysis.targets,
@@ -138,13 +192,10 @@ def funding_flip(analysis: CandidateAnalysis, context: SearchContext) -> dict[st
         *holdout_span(context.market),
         funding_sign=-1.0,
     )
-    return {
-        "holdout_sharpe": replays.annual_sharpe(flipped.daily_returns),
-        "holdout_return": flipped.total_return,
-    }
+    return FundingFlip(replays.annual_sharpe(flipped.daily_returns), flipped.total_return)
 
 
-def perturbation(analysis: CandidateAnalysis, context: SearchContext) -> dict[str, Any]:
+def perturbation(analysis: CandidateAnalysis, context: SearchContext) -> PerturbationEvidence:
     """Return the stability and the scores of a seeded perturbation probe (the histogram).
 
     The gated ``stability`` is the hall of fame's (the run's own probe) when the spec has one,
@@ -155,7 +206,7 @@ def perturbation(analysis: CandidateAnalysis, context: SearchContext) -> dict[st
         spec.expression,
         context.market,
         context.fitness,
-        stable_seed(context.config, 201, spec.id),
+        stable_seed(context.config.seed, SeedPurpose.PERTURBATION_PROBE, spec.id),
         n_copies=context.config.probe_copies,
     )
     copies = f"{len(result.scores)} jittered copies at promotion"
@@ -167,16 +218,47 @@ def perturbation(analysis: CandidateAnalysis, context: SearchContext) -> dict[st
         )
     else:
         stability, source = gauntlet.finite(result.stability), f"perturbation probe: {copies}"
-    return {
-        "own_score": gauntlet.finite(result.own_score),
-        "scores": [gauntlet.finite(score) for score in result.scores],
-        "stability": stability,
-        "probe_stability": gauntlet.finite(result.stability),
-        "source": source,
-    }
+    return PerturbationEvidence(
+        own_score=gauntlet.finite(result.own_score),
+        scores=tuple(gauntlet.finite(score) for score in result.scores),
+        stability=stability,
+        probe_stability=gauntlet.finite(result.stability),
+        source=source,
+    )
 
 
-def concentration(analysis: CandidateAnalysis, context: SearchContext) -> tuple[dict, dict]:
+@dataclass(frozen=True, slots=True)
+class RegimePnl:
+    """One volatility regime's share of the holdout P&L."""
+
+    regime: str
+    pnl: float
+    share: float | None
+    n_bars: int
+
+
+@dataclass(frozen=True, slots=True)
+class ConcentrationEvidence:
+    """The shares behind the concentration gate, the monthly P&L and the regimes."""
+
+    shares: ConcentrationShares
+    monthly_pnl: tuple[tuple[str, float], ...]
+    regimes: tuple[RegimePnl, ...]
+    volatility_window_days: int
+
+    def evidence(self) -> dict[str, Any]:
+        """Return the evidence block ``concentration`` of promotion.json."""
+        return {
+            **asdict(self.shares),
+            "monthly_pnl": [{"month": month, "pnl": pnl} for month, pnl in self.monthly_pnl],
+            "regimes": [asdict(regime) for regime in self.regimes],
+            "volatility_window_days": self.volatility_window_days,
+        }
+
+
+def concentration(
+    analysis: CandidateAnalysis, context: SearchContext
+) -> tuple[Gate, ConcentrationEvidence]:
     """Return the concentration gate and its evidence (monthly and regime P&L)."""
     monthly = replays.monthly_pnl(analysis.holdout)
     regimes = replays.regime_pnl(
@@ -185,64 +267,92 @@ def concentration(analysis: CandidateAnalysis, context: SearchContext) -> tuple[
     gate, shares = gauntlet.concentration_gate(
         monthly, [(name, pnl) for name, pnl, _ in regimes], context.config.concentration_max
     )
-    total = shares["total_pnl"]
-    evidence = {
-        "largest_month": shares["largest_month"],
-        "largest_month_share": shares["largest_month_share"],
-        "largest_regime": shares["largest_regime"],
-        "largest_regime_share": shares["largest_regime_share"],
-        "total_pnl": total,
-        "monthly_pnl": [{"month": month, "pnl": pnl} for month, pnl in monthly],
-        "regimes": [
-            {
-                "regime": name,
-                "pnl": pnl,
-                "share": pnl / total if total > 0.0 else None,
-                "n_bars": n_bars,
-            }
+    total = shares.total_pnl
+    evidence = ConcentrationEvidence(
+        shares=shares,
+        monthly_pnl=tuple(monthly),
+        regimes=tuple(
+            RegimePnl(name, pnl, pnl / total if total > 0.0 else None, n_bars)
             for name, pnl, n_bars in regimes
-        ],
-        "volatility_window_days": context.config.volatility_window_days,
-    }
+        ),
+        volatility_window_days=context.config.volatility_window_days,
+    )
     return gate, evidence
 
 
-def _dsr_statistics(analysis: CandidateAnalysis, context: SearchContext) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class HoldoutStatistics:
+    """A candidate's statistics (the ``statistics`` block of its evidence); per day unless named.
+
+    Every holdout number here is of the one holdout replay; ``validation_*`` of the evaluator's
+    validation record (the trial record N_eff and V[SR_n] come from).
+    """
+
+    holdout_daily_sharpe: float | None
+    dsr_trials_variance: float | None
+    n_days: int | None
+    skew: float | None
+    kurtosis: float | None
+    sr0: float | None
+    validation_daily_sharpe: float | None
+    validation_dsr: float | None
+    holdout_return: float
+    holdout_annual_sharpe: float | None
+    null_percentile: float | None
+    psr: float | None
+    dsr: float | None
+    min_trl_trades: float | None
+    n_holdout_trades: int
+    sharpe_per_trade: float | None
+    bootstrap_drawdown_p95: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class CandidateEvidence:
+    """Everything measured on a candidate besides its gates (built once, never changed)."""
+
+    statistics: HoldoutStatistics
+    cost_stress: tuple[CostStressPoint, ...]
+    funding_flip: FundingFlip
+    perturbation: PerturbationEvidence
+    legs: Mapping[str, Mapping[str, float | int | None]]
+    concentration: ConcentrationEvidence
+
+    def evidence(self) -> dict[str, Any]:
+        """Return the candidate's evidence blocks as promotion.json holds them."""
+        return {
+            "statistics": asdict(self.statistics),
+            "cost_stress": [asdict(point) for point in self.cost_stress],
+            "funding_flip": asdict(self.funding_flip),
+            "perturbation": {**asdict(self.perturbation), "scores": list(self.perturbation.scores)},
+            "legs": {side: dict(leg) for side, leg in self.legs.items()},
+            "concentration": self.concentration.evidence(),
+        }
+
+
+def _sr_zero(context: SearchContext) -> float | None:
     n_effective, variance = context.n_effective, context.sharpe_variance
-    sr_zero = None
     if n_effective >= 1.0 and math.isfinite(variance):
-        sr_zero = expected_max_sharpe(n_effective, max(variance, 0.0))
-    validation = gauntlet.return_moments(analysis.evaluation.validation_returns)
-    validation_dsr = None
-    if validation is not None and sr_zero is not None:
-        validation_dsr = deflated_sharpe_ratio(
-            validation.sharpe,
-            validation.n_obs,
-            validation.skew,
-            validation.kurtosis,
-            n_effective,
-            max(variance, 0.0),
-        )
-    moments = analysis.moments
-    # the DSR with V[SR_n] = the trials' own dispersion (STATISTICS.md §1.3), for comparison
-    trials_dsr = gauntlet.dsr_gate(moments, n_effective, context.sharpe_variance_trials, 0.0)[
-        "value"
-    ]
-    return {
-        "holdout_daily_sharpe": None if moments is None else moments.sharpe,
-        "dsr_trials_variance": trials_dsr,
-        "n_days": None if moments is None else moments.n_obs,
-        "skew": None if moments is None else moments.skew,
-        "kurtosis": None if moments is None else moments.kurtosis,
-        "sr0": sr_zero,
-        "validation_daily_sharpe": None if validation is None else validation.sharpe,
-        "validation_dsr": validation_dsr,
-        "holdout_return": analysis.holdout.total_return,
-        "holdout_annual_sharpe": replays.annual_sharpe(analysis.holdout.daily_returns),
-    }
+        return expected_max_sharpe(n_effective, max(variance, 0.0))
+    return None
 
 
-def _spa_gates(analysis: CandidateAnalysis, context: SearchContext) -> list[dict[str, Any]]:
+def _validation_dsr(
+    validation: SampleMoments | None, context: SearchContext, sr_zero: float | None
+) -> float | None:
+    if validation is None or sr_zero is None:
+        return None
+    return deflated_sharpe_ratio(
+        validation.sharpe,
+        validation.n_obs,
+        validation.skew,
+        validation.kurtosis,
+        context.n_effective,
+        max(context.sharpe_variance, 0.0),
+    )
+
+
+def _spa_gates(analysis: CandidateAnalysis, context: SearchContext) -> list[Gate]:
     maximum = context.config.spa_max_pvalue
     if maximum is None:
         return []
@@ -258,70 +368,106 @@ def _spa_gates(analysis: CandidateAnalysis, context: SearchContext) -> list[dict
     ]
 
 
+def dsr_sample(analysis: CandidateAnalysis) -> SampleMoments | None:
+    """Return the sample the DSR and PSR gates judge: the holdout replay's daily returns."""
+    return analysis.moments
+
+
 def candidate_gates(
     analysis: CandidateAnalysis, context: SearchContext
-) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Return every gate of a candidate but the correlation gate, and its evidence entry."""
-    config = context.config
-    statistics = _dsr_statistics(analysis, context)
-    gates = [
-        gauntlet.dsr_gate(analysis.moments, context.n_effective, context.sharpe_variance,
-                          config.dsr_min),
-        gauntlet.psr_gate(analysis.moments, config.psr_min),
-        gauntlet.pbo_gate(context.pbo, config.pbo_max, context.pbo_detail),
-        *_spa_gates(analysis, context),
-    ]  # fmt: skip
+) -> tuple[list[Gate], CandidateEvidence]:
+    """Return every gate of a candidate but the correlation gate, and its evidence.
+
+    Each gate is built once, here, from the one holdout replay; adding or changing a gate is
+    one line below plus its function in :mod:`evolve.promotion.gauntlet`.
+    """
+    config, moments = context.config, dsr_sample(analysis)
+    dsr = gauntlet.dsr_gate(moments, context.n_effective, context.sharpe_variance, config.dsr_min)
+    psr = gauntlet.psr_gate(moments, config.psr_min)
     stress = cost_stress(analysis, context)
-    at_gate = next(p for p in stress if p["multiplier"] == config.cost_stress_multiplier)
-    gates.append(
-        gauntlet.cost_stress_gate(
-            at_gate["holdout_psr"],
-            at_gate["holdout_return"],
-            config.cost_stress_multiplier,
-            config.cost_stress_psr_min,
-        )
-    )
+    at_gate = next(p for p in stress if p.multiplier == config.cost_stress_multiplier)
     probe = perturbation(analysis, context)
-    gates.append(gauntlet.stability_gate(probe["stability"], config.stability_min, probe["source"]))
-    trades_gate, per_trade = gauntlet.min_trades_gate(
+    trades, per_trade = gauntlet.min_trades_gate(
         replays.trade_returns(analysis.holdout), config.min_trl_confidence
     )
     drawdown, drawdown_p = gauntlet.drawdown_gate(
-        analysis.evaluation.holdout_returns,
+        analysis.holdout_returns,
         config.drawdown_budget,
-        stable_seed(config, 301, analysis.spec.id),
+        stable_seed(config.seed, SeedPurpose.BOOTSTRAP_DRAWDOWN, analysis.spec.id),
         config.bootstrap_samples,
         config.drawdown_quantile,
     )
     concentration_gate, concentration_evidence = concentration(analysis, context)
-    gates += [trades_gate, drawdown, concentration_gate]
+    percentile, null_gates = None, []
     if context.null_draws is not None:
         percentile = gauntlet.null_percentile(
-            statistics["holdout_daily_sharpe"], context.null_draws
+            None if moments is None else moments.sharpe, context.null_draws
         )
-        statistics["null_percentile"] = percentile
         if config.null_percentile_min is not None:
-            gates.append(
-                gauntlet.null_gate(percentile, config.null_percentile_min, len(context.null_draws))
-            )
-    statistics.update(
-        psr=gates[1]["value"],
-        dsr=gates[0]["value"],
-        min_trl_trades=per_trade["min_trl_trades"],
-        n_holdout_trades=per_trade["n_trades"],
-        sharpe_per_trade=per_trade["sharpe_per_trade"],
+            n_runs = len(context.null_draws)
+            null_gates.append(gauntlet.null_gate(percentile, config.null_percentile_min, n_runs))
+    gates = [
+        dsr,
+        psr,
+        gauntlet.pbo_gate(context.pbo, config.pbo_max, context.pbo_detail),
+        *_spa_gates(analysis, context),
+        gauntlet.cost_stress_gate(
+            at_gate.holdout_psr,
+            at_gate.holdout_return,
+            config.cost_stress_multiplier,
+            config.cost_stress_psr_min,
+        ),
+        gauntlet.stability_gate(probe.stability, config.stability_min, probe.source),
+        trades,
+        drawdown,
+        concentration_gate,
+        *null_gates,
+    ]
+    statistics = _statistics(analysis, context, (dsr, psr), per_trade, drawdown_p, percentile)
+    evidence = CandidateEvidence(
+        statistics=statistics,
+        cost_stress=stress,
+        funding_flip=funding_flip(analysis, context),
+        perturbation=probe,
+        legs=replays.legs(analysis.holdout),
+        concentration=concentration_evidence,
+    )
+    return gates, evidence
+
+
+def _statistics(
+    analysis: CandidateAnalysis,
+    context: SearchContext,
+    dsr_psr: tuple[Gate, Gate],
+    per_trade: PerTradeStatistics,
+    drawdown_p: float | None,
+    null_percentile: float | None,
+) -> HoldoutStatistics:
+    moments, sr_zero = analysis.moments, _sr_zero(context)
+    validation = gauntlet.return_moments(analysis.evaluation.validation_returns)
+    # the DSR with V[SR_n] = the trials' own dispersion (STATISTICS.md §1.3), for comparison
+    trials_dsr = gauntlet.dsr_gate(
+        moments, context.n_effective, context.sharpe_variance_trials, 0.0
+    ).value
+    return HoldoutStatistics(
+        holdout_daily_sharpe=None if moments is None else moments.sharpe,
+        dsr_trials_variance=trials_dsr,
+        n_days=None if moments is None else moments.n_obs,
+        skew=None if moments is None else moments.skew,
+        kurtosis=None if moments is None else moments.kurtosis,
+        sr0=sr_zero,
+        validation_daily_sharpe=None if validation is None else validation.sharpe,
+        validation_dsr=_validation_dsr(validation, context, sr_zero),
+        holdout_return=analysis.holdout.total_return,
+        holdout_annual_sharpe=replays.annual_sharpe(analysis.holdout_returns),
+        null_percentile=null_percentile,
+        psr=dsr_psr[1].value,
+        dsr=dsr_psr[0].value,
+        min_trl_trades=per_trade.min_trl_trades,
+        n_holdout_trades=per_trade.n_trades,
+        sharpe_per_trade=per_trade.sharpe_per_trade,
         bootstrap_drawdown_p95=drawdown_p,
     )
-    statistics.setdefault("null_percentile", None)
-    evidence = {
-        "statistics": statistics,
-        "cost_stress": stress,
-        "funding_flip": funding_flip(analysis, context),
-        "perturbation": probe,
-        "legs": replays.legs(analysis.holdout),
-        "concentration": concentration_evidence,
-    }
-    return gates, evidence
 
 
 def lineage_sketch(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -16,12 +17,18 @@ import numpy as np
 
 from evolve.config.promotion_config import PromotionConfig
 from evolve.promotion import replays
-from evolve.promotion.candidates import CandidateAnalysis, SearchContext, timeline_span
+from evolve.promotion.candidates import (
+    CandidateAnalysis,
+    CandidateEvidence,
+    SearchContext,
+    timeline_span,
+)
+from evolve.promotion.gauntlet import CorrelationResult, Gate, failed_names
 
 if TYPE_CHECKING:
     from evolve.promotion.run_inputs import RunInputs
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 EVIDENCE_FILE = "promotion.json"
 
@@ -55,14 +62,41 @@ def _fold_table(analysis: CandidateAnalysis) -> list[dict[str, Any]]:
     ]
 
 
-def candidate_entry(
-    analysis: CandidateAnalysis,
-    context: SearchContext,
-    gates: Sequence[dict[str, Any]],
-    failed: Sequence[str],
-    evidence: Mapping[str, Any],
-) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True, eq=False)
+class CandidateDecision:
+    """A candidate's verdict: its ordered gates (correlation included) and its evidence.
+
+    ``promoted`` and ``failed`` are derived from the gates, never stored beside them.
+    """
+
+    analysis: CandidateAnalysis
+    gates: tuple[Gate, ...]
+    evidence: CandidateEvidence
+    correlation: CorrelationResult
+    lineage: tuple[Mapping[str, Any], ...]
+
+    @property
+    def failed(self) -> list[str]:
+        """Return the names of the failed gates, in gate order."""
+        return failed_names(self.gates)
+
+    @property
+    def promoted(self) -> bool:
+        """Return whether every gate passed."""
+        return not self.failed
+
+    def decision(self) -> dict[str, Any]:
+        """Return the DESIGN §4 ``decisions[]`` entry: id, promoted, gates (4 keys each)."""
+        return {
+            "id": self.analysis.spec.id,
+            "promoted": self.promoted,
+            "gates": [gate.decision() for gate in self.gates],
+        }
+
+
+def candidate_entry(decision: CandidateDecision, context: SearchContext) -> dict[str, Any]:
     """Return a candidate's evidence entry (the report's per-candidate section)."""
+    analysis, failed = decision.analysis, decision.failed
     spec = analysis.spec
     start_ms, _ = timeline_span(context.market)
     bucket_ms = replays.day_bucket_ms(context.market)
@@ -76,8 +110,8 @@ def candidate_entry(
         "generation": spec.generation,
         "lookback_bars": spec.lookback_bars,
         "objectives": dict(zip(spec.objective_names, spec.objectives, strict=True)),
-        "gates": list(gates),
-        "failed": list(failed),
+        "gates": [gate.evidence() for gate in decision.gates],
+        "failed": failed,
         "metrics": {
             "train": dict(spec.metrics.get("train", {})),
             "validation": dict(spec.metrics.get("validation", {})),
@@ -90,7 +124,9 @@ def candidate_entry(
             start_ms,
             bucket_ms,
         ),
-        **evidence,
+        **decision.evidence.evidence(),
+        "correlation": decision.correlation.evidence(),
+        "lineage": [dict(step) for step in decision.lineage],
         "spec_path": f"promoted/{spec.id}.json" if not failed else None,
     }
 
@@ -117,44 +153,25 @@ def _segments(run: RunInputs) -> list[dict[str, Any]]:
     ]
 
 
-def _summary(entries: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+def _summary(decisions: Sequence[CandidateDecision]) -> dict[str, Any]:
     reasons: dict[str, int] = {}
-    for entry in entries:
-        for name in entry["failed"]:
+    for decision in decisions:
+        for name in decision.failed:
             reasons[name] = reasons.get(name, 0) + 1
     return {
-        "n_candidates": len(entries),
-        "n_promoted": sum(1 for entry in entries if entry["promoted"]),
-        "promoted": [entry["id"] for entry in entries if entry["promoted"]],
+        "n_candidates": len(decisions),
+        "n_promoted": sum(1 for decision in decisions if decision.promoted),
+        "promoted": [d.analysis.spec.id for d in decisions if d.promoted],
         "reasons": dict(sorted(reasons.items())),
     }
-
-
-def _decisions(entries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    # DESIGN §4: external code reads exactly these keys
-    return [
-        {
-            "id": entry["id"],
-            "promoted": bool(entry["promoted"]),
-            "gates": [
-                {
-                    "name": gate["name"],
-                    "value": gate["value"],
-                    "threshold": gate["threshold"],
-                    "passed": bool(gate["passed"]),
-                }
-                for gate in entry["gates"]
-            ],
-        }
-        for entry in entries
-    ]
 
 
 def build_evidence(
     run: RunInputs,
     config: PromotionConfig,
     search: Mapping[str, Any],
-    entries: Sequence[Mapping[str, Any]],
+    context: SearchContext,
+    decisions: Sequence[CandidateDecision],
     now: datetime,
 ) -> dict[str, Any]:
     """Return the whole evidence document (not yet :func:`json_ready`)."""
@@ -172,7 +189,8 @@ def build_evidence(
         "thresholds": config.thresholds(),
         "promotion_config": config.model_dump(mode="json"),
         "search": dict(search),
-        "candidates": list(entries),
-        "summary": _summary(entries),
-        "decisions": _decisions(entries),
+        "candidates": [candidate_entry(decision, context) for decision in decisions],
+        "summary": _summary(decisions),
+        # DESIGN §4: external code reads exactly these keys
+        "decisions": [decision.decision() for decision in decisions],
     }

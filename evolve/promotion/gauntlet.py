@@ -1,16 +1,19 @@
-"""The promotion gates: pure functions over return arrays and small records -> gate records.
+"""The promotion gates: pure functions over return arrays and small records -> :class:`Gate`.
 
-A gate record is ``{"name", "value", "threshold", "passed", "comparison", "detail"}`` (the
-evidence contract of ``promotion.json``). A gate whose value cannot be computed (no trades, too
-few days, a non-finite statistic) fails with ``value = None`` and a detail saying why: NaN never
-passes a gate. Every Sharpe ratio here is per period (per day on the run's daily grid) and
-kurtosis is non-excess (STATISTICS.md §0).
+Every gate is one frozen :class:`Gate` built once by :func:`judge` (the one deny path, like
+NautilusTrader's ``_deny_order(order, reason)``): name, value, threshold, comparison, detail,
+``passed`` and, when it fails, a ``reason``. A gate whose value cannot be computed (no trades,
+too few days, a non-finite statistic) fails with ``value = None`` and a reason saying why: NaN
+never passes a gate. Every Sharpe ratio here is per period (per day on the run's daily grid)
+and kurtosis is non-excess (STATISTICS.md §0).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 import numpy as np
@@ -44,6 +47,71 @@ GATE_ORDER = (
 MIN_DAYS_PER_BLOCK = 10
 
 
+class Comparison(StrEnum):
+    """How a gate's value must compare with its threshold to pass."""
+
+    AT_LEAST = ">="
+    AT_MOST = "<="
+    BELOW = "<"
+    ABOVE = ">"
+
+    def holds(self, value: float, threshold: float) -> bool:
+        """Return whether ``value`` meets ``threshold`` under this comparison."""
+        if self is Comparison.AT_LEAST:
+            return value >= threshold
+        if self is Comparison.AT_MOST:
+            return value <= threshold
+        if self is Comparison.BELOW:
+            return value < threshold
+        return value > threshold
+
+
+@dataclass(frozen=True, slots=True)
+class Gate:
+    """One gate's verdict on one candidate (immutable; build it with :func:`judge`).
+
+    Attributes
+    ----------
+    name : str
+        The gate (one of :data:`GATE_ORDER`).
+    value, threshold : float or None
+        Finite floats, or None when not computable (the gate then fails).
+    comparison : Comparison
+        How ``value`` must compare with ``threshold`` to pass.
+    detail : str
+        How the value was measured (for the report).
+    passed : bool
+    reason : str or None
+        Why the gate failed; None when it passed.
+    """
+
+    name: str
+    value: float | None
+    threshold: float | None
+    comparison: Comparison
+    detail: str
+    passed: bool
+    reason: str | None
+
+    def decision(self) -> dict[str, Any]:
+        """Return the DESIGN §4 ``decisions[].gates[]`` entry: name, value, threshold, passed."""
+        return {
+            "name": self.name,
+            "value": self.value,
+            "threshold": self.threshold,
+            "passed": self.passed,
+        }
+
+    def evidence(self) -> dict[str, Any]:
+        """Return the evidence entry (``candidates[].gates[]`` of promotion.json)."""
+        return {
+            **self.decision(),
+            "comparison": str(self.comparison),
+            "detail": self.detail,
+            "reason": self.reason,
+        }
+
+
 def finite(value: object) -> float | None:
     """Return ``value`` as a finite float, or None (NaN, inf, None and non-numbers)."""
     if isinstance(value, bool) or value is None:
@@ -55,37 +123,52 @@ def finite(value: object) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def make_gate(
-    name: str, value: object, threshold: object, comparison: str, detail: str
-) -> dict[str, Any]:
-    """Return a gate record; it passes only when ``value`` is finite and meets the threshold.
+def judge(
+    name: str,
+    value: object,
+    threshold: object,
+    comparison: Comparison | str,
+    detail: str,
+    *,
+    veto: str | None = None,
+) -> Gate:
+    """Return a gate; it passes only when ``value`` is finite, meets the threshold and no veto.
+
+    The one place a gate is allowed or denied, always with a reason on denial.
 
     Parameters
     ----------
-    comparison : {">=", "<=", "<", ">"}
+    comparison : Comparison or {">=", "<=", "<", ">"}
         How ``value`` must compare with ``threshold`` to pass.
+    veto : str, optional
+        A further condition that failed: the gate fails and the veto joins the reason.
+
+    Raises
+    ------
+    ValueError
+        If ``comparison`` is not one of the four.
     """
+    try:
+        how = Comparison(comparison)
+    except ValueError:
+        raise ValueError(
+            f"gate {name}: comparison: expected one of >=, <=, <, >, found {comparison!r}"
+        ) from None
     number, bound = finite(value), finite(threshold)
-    if number is None or bound is None:
-        passed = False
-    elif comparison == ">=":
-        passed = number >= bound
-    elif comparison == "<=":
-        passed = number <= bound
-    elif comparison == "<":
-        passed = number < bound
-    elif comparison == ">":
-        passed = number > bound
+    if number is None:
+        why = detail.removeprefix("not computable: ")
+        reason: str | None = f"{name} not computable: {why}" if why else f"{name} not computable"
+    elif bound is None:
+        reason = (
+            f"{name} has no finite threshold: {detail}" if detail else f"{name} has no threshold"
+        )
+    elif not how.holds(number, bound):
+        reason = f"{name} {number:.6g} fails {how} {bound:.6g}"
     else:
-        raise ValueError(f"comparison: expected one of >=, <=, <, >, found {comparison!r}")
-    return {
-        "name": name,
-        "value": number,
-        "threshold": bound,
-        "passed": bool(passed),
-        "comparison": comparison,
-        "detail": detail,
-    }
+        reason = None
+    if veto is not None:
+        reason = f"{name}: {veto}" if reason is None else f"{reason}; {veto}"
+    return Gate(name, number, bound, how, detail, reason is None, reason)
 
 
 def return_moments(returns: npt.ArrayLike) -> SampleMoments | None:
@@ -106,7 +189,7 @@ def _moments_detail(moments: SampleMoments) -> str:
 
 def dsr_gate(
     moments: SampleMoments | None, n_effective: float, sharpe_variance: float, minimum: float
-) -> dict[str, Any]:
+) -> Gate:
     """Return the deflated-Sharpe gate: ``DSR = PSR(SR0)`` with SR0 from (N_eff, V[SR_n]).
 
     Parameters
@@ -122,7 +205,7 @@ def dsr_gate(
     """
     if moments is None or not (n_effective >= 1.0 and math.isfinite(sharpe_variance)):
         why = "fewer than 2 holdout days" if moments is None else "no trial record"
-        return make_gate("dsr", None, minimum, ">=", f"not computable: {why}")
+        return judge("dsr", None, minimum, ">=", f"not computable: {why}")
     sr_zero = expected_max_sharpe(n_effective, max(sharpe_variance, 0.0))
     value = deflated_sharpe_ratio(
         moments.sharpe,
@@ -136,81 +219,80 @@ def dsr_gate(
         f"holdout {_moments_detail(moments)} vs SR0 {sr_zero:.3f}/day "
         f"(N_eff {n_effective:,.0f}, V[SR] {sharpe_variance:.4g})"
     )
-    return make_gate("dsr", value, minimum, ">=", detail)
+    return judge("dsr", value, minimum, ">=", detail)
 
 
-def psr_gate(moments: SampleMoments | None, minimum: float, name: str = "psr") -> dict[str, Any]:
+def psr_gate(moments: SampleMoments | None, minimum: float, name: str = "psr") -> Gate:
     """Return the PSR(0) gate on daily returns: the probability the true Sharpe exceeds 0."""
     if moments is None:
-        return make_gate(name, None, minimum, ">=", "not computable: fewer than 2 holdout days")
+        return judge(name, None, minimum, ">=", "not computable: fewer than 2 holdout days")
     value = probabilistic_sharpe_ratio(
         moments.sharpe, moments.n_obs, moments.skew, moments.kurtosis
     )
-    return make_gate(name, value, minimum, ">=", f"holdout {_moments_detail(moments)} vs 0")
+    return judge(name, value, minimum, ">=", f"holdout {_moments_detail(moments)} vs 0")
 
 
-def pbo_gate(pbo: float | None, maximum: float, detail: str) -> dict[str, Any]:
+def pbo_gate(pbo: float | None, maximum: float, detail: str) -> Gate:
     """Return the PBO gate (the run's one value applies to every candidate)."""
-    return make_gate("pbo", pbo, maximum, "<=", detail)
+    return judge("pbo", pbo, maximum, "<=", detail)
 
 
 def cost_stress_gate(
     psr: float | None, total_return: float | None, multiplier: float, minimum: float
-) -> dict[str, Any]:
+) -> Gate:
     """Return the cost-stress gate: at ``multiplier``× costs PSR >= minimum and return > 0.
 
     The value is the stressed holdout PSR; a non-positive stressed return fails the gate
     whatever the PSR.
     """
-    gate = make_gate(
-        "cost_stress",
-        psr,
-        minimum,
-        ">=",
-        f"holdout PSR(0) at {multiplier:g}× fees and slippage; holdout return "
-        + ("not computed" if total_return is None else f"{total_return:+.2%}"),
+    detail = f"holdout PSR(0) at {multiplier:g}× fees and slippage; holdout return " + (
+        "not computed" if total_return is None else f"{total_return:+.2%}"
     )
+    veto = None
     if total_return is None or total_return <= 0.0:
-        gate["passed"] = False
-        gate["detail"] += " (must be > 0)"
-    return gate
+        detail += " (must be > 0)"
+        veto = "the stressed holdout return must be > 0"
+    return judge("cost_stress", psr, minimum, ">=", detail, veto=veto)
 
 
-def stability_gate(stability: float | None, minimum: float, source: str) -> dict[str, Any]:
+def stability_gate(stability: float | None, minimum: float, source: str) -> Gate:
     """Return the perturbation-stability gate (median jittered score / own score)."""
-    return make_gate("stability", stability, minimum, ">=", source)
+    return judge("stability", stability, minimum, ">=", source)
 
 
-def min_trades_gate(trade_returns: npt.ArrayLike, confidence: float) -> tuple[dict, dict]:
+@dataclass(frozen=True, slots=True)
+class PerTradeStatistics:
+    """The per-trade statistics behind the minimum-trades gate (None: not computable)."""
+
+    n_trades: int
+    sharpe_per_trade: float | None = None
+    skew: float | None = None
+    kurtosis: float | None = None
+    min_trl_trades: float | None = None
+
+
+def min_trades_gate(
+    trade_returns: npt.ArrayLike, confidence: float
+) -> tuple[Gate, PerTradeStatistics]:
     """Return the minimum-trades gate and the per-trade statistics behind it.
 
     MinTRL (STATISTICS.md §1.1) on the pooled per-trade returns (return on equity at entry):
     the gate passes when the number of holdout trades reaches it. A per-trade Sharpe <= 0 makes
     MinTRL infinite (the gate fails with threshold None).
-
-    Returns
-    -------
-    (gate, statistics)
-        ``statistics``: ``n_trades``, ``sharpe_per_trade``, ``skew``, ``kurtosis``,
-        ``min_trl_trades`` (None when not finite).
     """
     values = np.asarray(trade_returns, dtype=np.float64)
     values = values[np.isfinite(values)]
     n_trades = int(values.size)
-    stats: dict[str, Any] = {"n_trades": n_trades, "sharpe_per_trade": None, "skew": None}
-    stats.update({"kurtosis": None, "min_trl_trades": None})
     moments = return_moments(values)
     if moments is None or float(values.std()) == 0.0:
         why = f"{n_trades} holdout trade(s) with a per-trade spread of 0 or fewer than 2 trades"
-        return make_gate("min_trades", n_trades, None, ">=", f"not computable: {why}"), stats
+        gate = judge("min_trades", n_trades, None, ">=", f"not computable: {why}")
+        return gate, PerTradeStatistics(n_trades)
     min_trl = min_track_record_length(
         moments.sharpe, moments.skew, moments.kurtosis, confidence=confidence
     )
-    stats.update(
-        sharpe_per_trade=moments.sharpe,
-        skew=moments.skew,
-        kurtosis=moments.kurtosis,
-        min_trl_trades=finite(min_trl),
+    stats = PerTradeStatistics(
+        n_trades, moments.sharpe, moments.skew, moments.kurtosis, finite(min_trl)
     )
     detail = (
         f"{n_trades} holdout trades vs MinTRL at {confidence:.0%} on per-trade returns "
@@ -219,7 +301,7 @@ def min_trades_gate(trade_returns: npt.ArrayLike, confidence: float) -> tuple[di
     )
     if not math.isfinite(min_trl):
         detail += "; per-trade SR <= 0: no number of trades is enough"
-    return make_gate("min_trades", n_trades, finite(min_trl), ">=", detail), stats
+    return judge("min_trades", n_trades, finite(min_trl), ">=", detail), stats
 
 
 def drawdown_gate(
@@ -228,7 +310,7 @@ def drawdown_gate(
     rng: np.random.Generator,
     n_bootstrap: int,
     quantile: float = 0.95,
-) -> tuple[dict[str, Any], float | None]:
+) -> tuple[Gate, float | None]:
     """Return the bootstrap-drawdown gate and the drawdown quantile.
 
     The ``quantile`` of the maximum drawdown over stationary-bootstrap resamples of the daily
@@ -238,45 +320,50 @@ def drawdown_gate(
     try:
         value = bootstrap_drawdown_quantile(values, quantile, n_bootstrap, rng=rng)
     except DataError as e:
-        return make_gate("drawdown", None, budget, "<=", f"not computable: {e}"), None
+        return judge("drawdown", None, budget, "<=", f"not computable: {e}"), None
     detail = (
         f"{quantile:.0%} quantile of the max drawdown of {n_bootstrap:,} stationary-bootstrap "
         f"resamples of {values.size} holdout days"
     )
-    return make_gate("drawdown", value, budget, "<=", detail), value
+    return judge("drawdown", value, budget, "<=", detail), value
+
+
+@dataclass(frozen=True, slots=True)
+class ConcentrationShares:
+    """The shares behind the concentration gate (P&L as fractions of equity; None: no profit)."""
+
+    total_pnl: float
+    largest_month: str | None = None
+    largest_month_share: float | None = None
+    largest_regime: str | None = None
+    largest_regime_share: float | None = None
 
 
 def concentration_gate(
     monthly: Sequence[tuple[str, float]], regimes: Sequence[tuple[str, float]], maximum: float
-) -> tuple[dict[str, Any], dict[str, Any]]:
+) -> tuple[Gate, ConcentrationShares]:
     """Return the concentration gate and the shares behind it.
 
     The value is ``max(largest positive month P&L, largest regime P&L) / total P&L`` (P&L in
     fractions of equity, summed over the holdout). A total P&L <= 0 fails: there is no profit
     to be concentrated, and no profit to promote.
-
-    Returns
-    -------
-    (gate, shares)
-        ``shares``: ``largest_month``, ``largest_month_share``, ``largest_regime``,
-        ``largest_regime_share``, ``total_pnl``.
     """
     total = float(sum(pnl for _, pnl in monthly))
-    shares: dict[str, Any] = {"total_pnl": total, "largest_month": None}
-    shares.update(largest_month_share=None, largest_regime=None, largest_regime_share=None)
     if not monthly or not math.isfinite(total) or total <= 0.0:
         detail = f"total holdout P&L {total:+.2%} <= 0: nothing to promote" if monthly else ""
-        return make_gate("concentration", None, maximum, "<=", detail or "no holdout P&L"), shares
+        gate = judge("concentration", None, maximum, "<=", detail or "no holdout P&L")
+        return gate, ConcentrationShares(total)
     month, month_pnl = max(monthly, key=lambda item: (item[1], item[0]))
-    shares.update(largest_month=month, largest_month_share=max(month_pnl, 0.0) / total)
-    value = shares["largest_month_share"]
-    detail = f"largest month {month} holds {value:.0%} of the holdout P&L"
+    month_share = max(month_pnl, 0.0) / total
+    value, regime, regime_share = month_share, None, None
+    detail = f"largest month {month} holds {month_share:.0%} of the holdout P&L"
     if regimes:
         regime, regime_pnl = max(regimes, key=lambda item: (item[1], item[0]))
-        shares.update(largest_regime=regime, largest_regime_share=max(regime_pnl, 0.0) / total)
-        detail += f"; largest regime {regime} {shares['largest_regime_share']:.0%}"
-        value = max(value, shares["largest_regime_share"])
-    return make_gate("concentration", value, maximum, "<=", detail), shares
+        regime_share = max(regime_pnl, 0.0) / total
+        detail += f"; largest regime {regime} {regime_share:.0%}"
+        value = max(value, regime_share)
+    shares = ConcentrationShares(total, month, month_share, regime, regime_share)
+    return judge("concentration", value, maximum, "<=", detail), shares
 
 
 def correlation(first: npt.ArrayLike, second: npt.ArrayLike) -> float:
@@ -289,9 +376,21 @@ def correlation(first: npt.ArrayLike, second: npt.ArrayLike) -> float:
     return float(a @ b) / norm if norm > 0.0 else 0.0
 
 
+@dataclass(frozen=True, slots=True)
+class CorrelationResult:
+    """The highest correlation with a promoted strategy (``with_id`` None: none promoted)."""
+
+    max_with_promoted: float
+    with_id: str | None
+
+    def evidence(self) -> dict[str, Any]:
+        """Return the evidence block ``{"max_with_promoted", "with"}``."""
+        return {"max_with_promoted": self.max_with_promoted, "with": self.with_id}
+
+
 def correlation_gate(
     returns: npt.ArrayLike, promoted: Mapping[str, npt.ArrayLike], maximum: float
-) -> tuple[dict[str, Any], dict[str, Any]]:
+) -> tuple[Gate, CorrelationResult]:
     """Return the correlation gate against strategies already promoted (fails at >= maximum).
 
     Parameters
@@ -302,23 +401,21 @@ def correlation_gate(
         Daily returns of the strategies promoted so far, same days.
     """
     if not promoted:
-        gate = make_gate("correlation", 0.0, maximum, "<", "no strategy promoted before it")
-        return gate, {"max_with_promoted": 0.0, "with": None}
+        gate = judge("correlation", 0.0, maximum, "<", "no strategy promoted before it")
+        return gate, CorrelationResult(0.0, None)
     values = {key: correlation(returns, other) for key, other in promoted.items()}
     other_id = max(values, key=lambda key: (values[key], key))
     detail = f"highest with {other_id} over {np.asarray(returns).size} days"
-    gate = make_gate("correlation", values[other_id], maximum, "<", detail)
-    return gate, {"max_with_promoted": values[other_id], "with": other_id}
+    gate = judge("correlation", values[other_id], maximum, "<", detail)
+    return gate, CorrelationResult(values[other_id], other_id)
 
 
-def spa_gate(
-    name: str, search_p: float | None, candidate_p: float | None, maximum: float
-) -> dict[str, Any]:
+def spa_gate(name: str, search_p: float | None, candidate_p: float | None, maximum: float) -> Gate:
     """Return an SPA gate: the larger of the search-level and the candidate's own p-value."""
     values = [value for value in (finite(search_p), finite(candidate_p)) if value is not None]
     value = max(values) if len(values) == 2 else None
     detail = f"Hansen SPA consistent p: search {_p(search_p)}, this candidate {_p(candidate_p)}"
-    return make_gate(name, value, maximum, "<=", detail)
+    return judge(name, value, maximum, "<=", detail)
 
 
 def _p(value: float | None) -> str:
@@ -337,10 +434,10 @@ def null_percentile(value: float | None, draws: Sequence[float]) -> float | None
     return (below + 0.5 * ties) / finite_draws.size
 
 
-def null_gate(percentile: float | None, minimum: float, n_runs: int) -> dict[str, Any]:
+def null_gate(percentile: float | None, minimum: float, n_runs: int) -> Gate:
     """Return the null-model gate: the candidate's percentile among the null searches' best."""
     detail = f"holdout daily Sharpe vs the best of each of {n_runs} searches on surrogate data"
-    return make_gate("null_model", percentile, minimum, ">=", detail)
+    return judge("null_model", percentile, minimum, ">=", detail)
 
 
 def pbo_block_count(n_days: int, max_blocks: int, min_days: int = MIN_DAYS_PER_BLOCK) -> int:
@@ -376,12 +473,12 @@ def estimation_variance(returns: npt.ArrayLike) -> float:
     return float(np.mean(variances)) if variances else math.nan
 
 
-def failed_names(gates: Sequence[Mapping[str, Any]]) -> list[str]:
-    """Return the names of the failed gates, in gate order."""
-    return [str(gate["name"]) for gate in gates if not gate["passed"]]
+def failed_names(gates: Sequence[Gate]) -> list[str]:
+    """Return the names of the failed gates, in the order given."""
+    return [gate.name for gate in gates if not gate.passed]
 
 
-def order_gates(gates: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+def order_gates(gates: Sequence[Gate]) -> list[Gate]:
     """Return the gates in :data:`GATE_ORDER` (unknown names last, stable)."""
     rank = {name: index for index, name in enumerate(GATE_ORDER)}
-    return sorted(gates, key=lambda gate: rank.get(str(gate["name"]), len(rank)))
+    return sorted(gates, key=lambda gate: rank.get(gate.name, len(rank)))

@@ -22,9 +22,11 @@ import numpy as np
 from evolve.config import RunConfig
 from evolve.engine.inputs import load_market, load_series
 from evolve.engine.loop import new_run, score_index_of
+from evolve.promotion import replays
+from evolve.promotion.candidates import holdout_span
 from evolve.promotion.gauntlet import finite, return_moments
 from evolve.promotion.run_inputs import FINISHED
-from fitness import BarSeries, DataError, evaluate, save_dataset
+from fitness import BarSeries, DataError, save_dataset
 from populations import RunDir, read_hall_of_fame
 
 DAY_MS = 86_400_000
@@ -132,8 +134,10 @@ def _best_holdout_sharpe(run_path: Path, config: RunConfig) -> dict[str, Any]:
     index = score_index_of(config)
     best = max(members, key=lambda spec: (spec.objectives[index], spec.id))
     market = load_market(config).market
-    evaluation = evaluate(best.expression, market, config.fitness(), include_holdout=True)
-    moments = return_moments(evaluation.holdout_returns)
+    # the candidates' holdout path (one replay), so the percentile compares like with like
+    targets = replays.strategy_targets(best.expression, market)
+    holdout = replays.replay(targets, market, config.fitness().costs, *holdout_span(market))
+    moments = return_moments(holdout.daily_returns)
     record.update(
         best_id=best.id,
         best_expression=best.expression,

@@ -36,9 +36,15 @@ from evolve.promotion.candidates import (
     candidate_gates,
     holdout_span,
     lineage_sketch,
+    promotion_stream,
     timeline_span,
 )
-from evolve.promotion.evidence import EVIDENCE_FILE, build_evidence, candidate_entry, json_ready
+from evolve.promotion.evidence import (
+    EVIDENCE_FILE,
+    CandidateDecision,
+    build_evidence,
+    json_ready,
+)
 from evolve.promotion.run_inputs import RunInputs, open_run
 from evolve.promotion.search import (
     extra_pbo_trials,
@@ -111,27 +117,26 @@ def _pbo_detail(block: dict[str, Any]) -> str:
 def _promoted_elsewhere(
     run: RunInputs, candidate_ids: set[str], memo: primitives.Memo
 ) -> dict[str, np.ndarray]:
-    # specs already in promoted/ that this run's candidates are not (re-runs decide their own)
+    # specs already in promoted/ that this run's candidates are not (re-runs decide their own);
+    # their streams take the candidates' path: evaluator validation + holdout replay
     streams: dict[str, np.ndarray] = {}
     directory = run.run_dir.promoted_dir
     if not directory.is_dir():
         return streams
+    market, fitness = run.inputs.market, run.config.fitness()
     for path in sorted(directory.glob("*.json")):
         spec = load_spec(path)
         if spec.id in candidate_ids:
             continue
         try:
-            evaluation = evaluate(
-                spec.expression, run.inputs.market, run.config.fitness(),
-                include_holdout=True, memo=memo,
-            )  # fmt: skip
+            evaluation = evaluate(spec.expression, market, fitness, memo=memo)
+            targets = replays.strategy_targets(spec.expression, market, memo)
         except primitives.ExpressionError as e:
             raise SpecError(
                 f"{path}: cannot evaluate its expression on this run's data: {e}"
             ) from e
-        streams[spec.id] = np.concatenate(
-            [np.asarray(evaluation.validation_returns), np.asarray(evaluation.holdout_returns)]
-        ).astype(np.float64)
+        holdout = replays.replay(targets, market, fitness.costs, *holdout_span(market))
+        streams[spec.id] = promotion_stream(evaluation.validation_returns, holdout)
     return streams
 
 
@@ -140,33 +145,36 @@ def _decide(
     context: SearchContext,
     run: RunInputs,
     memo: primitives.Memo,
-) -> list[dict[str, Any]]:
+) -> list[CandidateDecision]:
     promoted = _promoted_elsewhere(run, {a.spec.id for a in analyses}, memo)
-    entries = []
+    decisions = []
     for analysis in analyses:
         gates, evidence = candidate_gates(analysis, context)
         correlation_gate, correlation = gauntlet.correlation_gate(
             analysis.stream, promoted, context.config.correlation_max
         )
-        gates = gauntlet.order_gates([*gates, correlation_gate])
-        failed = gauntlet.failed_names(gates)
-        if not failed:
-            promoted[analysis.spec.id] = analysis.stream
         sketch = lineage_sketch(
             run.lineage, analysis.spec.id, context.config.max_lineage_depth, context.score_index
         )
-        entries.append(
-            candidate_entry(analysis, context, gates, failed, {**evidence,
-                            "correlation": correlation, "lineage": sketch})
-        )  # fmt: skip
-    return entries
+        decision = CandidateDecision(
+            analysis,
+            tuple(gauntlet.order_gates([*gates, correlation_gate])),
+            evidence,
+            correlation,
+            tuple(sketch),
+        )
+        if decision.promoted:
+            promoted[analysis.spec.id] = analysis.stream
+        decisions.append(decision)
+    return decisions
 
 
-def _write_promoted(run_dir: RunDir, analyses: list[CandidateAnalysis], entries: list) -> None:
+def _write_promoted(run_dir: RunDir, decisions: list[CandidateDecision]) -> None:
     run_dir.promoted_dir.mkdir(exist_ok=True)
-    for analysis, entry in zip(analyses, entries, strict=True):
+    for decision in decisions:
+        analysis = decision.analysis
         path = run_dir.promoted_dir / f"{analysis.spec.id}.json"
-        if not entry["promoted"]:
+        if not decision.promoted:
             if path.is_file() and load_spec(path).run_id == analysis.spec.run_id:
                 path.unlink()  # rejected now: the executor must not find it
                 logger.info("removed %s: rejected on this promotion pass", path)
@@ -215,8 +223,8 @@ def promote_run(
     events = EventLog(run.run_dir.events_path)
     events.write("promotion_started", n_candidates=len(run.candidates), null_runs=config.null_runs)
     try:
-        evidence, analyses = _gauntlet(run, config, workers, now or datetime.now(UTC))
-        evidence_path = _write_outputs(run, evidence, analyses)
+        evidence, decisions = _gauntlet(run, config, workers, now or datetime.now(UTC))
+        evidence_path = _write_outputs(run, evidence, decisions)
     except BaseException as e:
         events.write("promotion_failed", error=repr(e))
         raise
@@ -237,7 +245,7 @@ def promote_run(
 
 def _gauntlet(
     run: RunInputs, config: PromotionConfig, workers: int, now: datetime
-) -> tuple[dict[str, Any], list[CandidateAnalysis]]:
+) -> tuple[dict[str, Any], list[CandidateDecision]]:
     market, fitness = run.inputs.market, run.config.fitness()
     holdout_span(market)  # a run without a holdout cannot be promoted: fail before the work
     memo = primitives.Memo()
@@ -247,9 +255,7 @@ def _gauntlet(
     ]
     trials = trial_statistics(run.lineage, config)
     pbo = _pbo(run, analyses, config, memo)
-    holdout_matrix = np.column_stack(
-        [np.asarray(a.evaluation.holdout_returns, dtype=np.float64) for a in analyses]
-    )
+    holdout_matrix = np.column_stack([a.holdout_returns for a in analyses])
     buy_and_hold = replays.buy_and_hold_daily(market, *holdout_span(market))
     spa, spa_candidates = spa_block(holdout_matrix, buy_and_hold[: holdout_matrix.shape[0]], config)
     null_model = None
@@ -271,18 +277,19 @@ def _gauntlet(
         score_index=score_index_of(run.config),
         sharpe_variance_trials=trials.sharpe_variance_trials,
     )
-    entries = _decide(analyses, context, run, memo)
+    decisions = _decide(analyses, context, run, memo)
     search = {**trials.block, "pbo": pbo, "spa": spa, "null_model": null_model}
-    return json_ready(build_evidence(run, config, search, entries, now)), analyses
+    document = build_evidence(run, config, search, context, decisions, now)
+    return json_ready(document), decisions
 
 
 def _write_outputs(
-    run: RunInputs, evidence: dict[str, Any], analyses: list[CandidateAnalysis]
+    run: RunInputs, evidence: dict[str, Any], decisions: list[CandidateDecision]
 ) -> Path:
     # the decision record first: a crash must never leave a promoted spec without its evidence
     evidence_path = run.run_dir.path / EVIDENCE_FILE
     write_text_atomic(evidence_path, json.dumps(evidence, indent=1, allow_nan=False) + "\n")
-    _write_promoted(run.run_dir, analyses, evidence["candidates"])
+    _write_promoted(run.run_dir, decisions)
     return evidence_path
 
 

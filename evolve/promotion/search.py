@@ -18,6 +18,7 @@ import numpy.typing as npt
 
 from evolve.config.promotion_config import PromotionConfig
 from evolve.promotion.gauntlet import estimation_variance, finite, pbo_block_count
+from evolve.promotion.seeds import SeedPurpose, search_seed
 from fitness.errors import DataError
 from fitness.stats.sharpe import (
     EffectiveTrials,
@@ -197,11 +198,9 @@ def spa_block(
     per_candidate: dict[str, list[float | None]] = {}
     mean_blocks = []
     for index, (name, benchmark) in enumerate(benchmarks.items()):
-        seed = np.random.SeedSequence([config.seed, 101, index])
+        rng = search_seed(config.seed, SeedPurpose.SPA_SEARCH, index)
         try:
-            result = spa_test(
-                benchmark, models, config.bootstrap_samples, rng=np.random.default_rng(seed)
-            )
+            result = spa_test(benchmark, models, config.bootstrap_samples, rng=rng)
         except DataError as e:
             block["benchmark"][name] = {"p_consistent": None, "reason": str(e)}
             per_candidate[name] = [None] * models.shape[1]
@@ -215,13 +214,12 @@ def spa_block(
         }
         singles = []
         for column in range(models.shape[1]):
-            single_seed = np.random.SeedSequence([config.seed, 102, index, column])
             single = spa_test(
                 benchmark,
                 models[:, column],
                 config.bootstrap_samples,
                 result.mean_block,
-                rng=np.random.default_rng(single_seed),
+                rng=search_seed(config.seed, SeedPurpose.SPA_CANDIDATE, index, column),
             )
             singles.append(single.p_consistent)
         per_candidate[name] = singles

@@ -7,11 +7,11 @@ files are written atomically (temp file, fsync, rename), so a crash leaves the o
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from evolve.promotion.document import PromotionDocument, load_document, validate_document
 from evolve.promotion.evidence import EVIDENCE_FILE
 from evolve.reports.html_page import render_html
 from evolve.reports.markdown import render_markdown
@@ -20,18 +20,20 @@ from populations.errors import RunDirError
 
 HTML_FILE = "report.html"
 MARKDOWN_FILE = "promotion.md"
-SCHEMA_VERSION = 1
 
 
-def write_reports(run_dir: Path, evidence: Mapping[str, Any]) -> tuple[Path, Path]:
+def write_reports(
+    run_dir: Path, evidence: PromotionDocument | Mapping[str, Any]
+) -> tuple[Path, Path]:
     """Render the evidence and write ``run_dir/report.html`` and ``run_dir/promotion.md``.
 
     Parameters
     ----------
     run_dir : Path
         An existing run directory.
-    evidence : Mapping
-        The promotion evidence document (what ``promotion.json`` holds).
+    evidence : PromotionDocument or Mapping
+        The promotion evidence document (what ``promotion.json`` holds); a mapping is
+        validated first, so both commands render only a valid document.
 
     Returns
     -------
@@ -50,46 +52,26 @@ def write_reports(run_dir: Path, evidence: Mapping[str, Any]) -> tuple[Path, Pat
             "directory (pass the directory `evolve run` created)"
         )
     html_path, markdown_path = run_dir / HTML_FILE, run_dir / MARKDOWN_FILE
+    if not isinstance(evidence, PromotionDocument):
+        evidence = validate_document(dict(evidence), run_dir / EVIDENCE_FILE)
+    data = evidence.evidence()
     # Render both before writing either, so a rendering bug never leaves a mismatched pair
-    html, markdown = render_html(evidence), render_markdown(evidence)
+    html, markdown = render_html(data), render_markdown(data)
     write_text_atomic(html_path, html)
     write_text_atomic(markdown_path, markdown)
     return html_path, markdown_path
 
 
-def read_evidence(run_dir: Path) -> dict[str, Any]:
-    """Return the parsed ``run_dir/promotion.json``.
+def read_evidence(run_dir: Path) -> PromotionDocument:
+    """Return ``run_dir/promotion.json`` validated (``promotion.document.load_document``).
 
     Raises
     ------
-    RunDirError
-        If the file is missing, is not a JSON object, or has a newer ``schema_version``.
+    EvidenceError
+        A :class:`RunDirError` (exit code 2): the file is missing, not JSON, malformed (the
+        message names the field), or has a newer ``schema_version``.
     """
-    path = Path(run_dir) / EVIDENCE_FILE
-    if not path.is_file():
-        raise RunDirError(
-            f"{path}: not found; this run has no promotion evidence yet "
-            f"(run `evolve promote --run-dir {run_dir}` first)"
-        )
-    try:
-        evidence = json.loads(path.read_text("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise RunDirError(
-            f"{path}: not valid JSON ({e}); re-run `evolve promote --run-dir {run_dir}` to "
-            "rewrite it"
-        ) from e
-    if not isinstance(evidence, dict):
-        raise RunDirError(
-            f"{path}: expected a JSON object, found {type(evidence).__name__}; re-run "
-            f"`evolve promote --run-dir {run_dir}` to rewrite it"
-        )
-    version = evidence.get("schema_version")
-    if isinstance(version, int) and not isinstance(version, bool) and version > SCHEMA_VERSION:
-        raise RunDirError(
-            f"{path}: field schema_version is {version}, newer than this evolve reads "
-            f"({SCHEMA_VERSION}); upgrade evolve to render it"
-        )
-    return evidence
+    return load_document(Path(run_dir))
 
 
 def regenerate_reports(run_dir: Path) -> tuple[Path, Path]:

@@ -148,7 +148,7 @@ def test_promote_when_run_given_then_design_outputs_and_events(
     for name in ("promotion.json", "report.html", "promotion.md"):
         assert (run_copy / name).is_file(), name
     evidence = strict_json(run_copy / "promotion.json")
-    assert evidence["run_id"] == "run" and evidence["schema_version"] == 1
+    assert evidence["run_id"] == "run" and evidence["schema_version"] == 2
     assert len(evidence["decisions"]) == len(evidence["candidates"]) >= 1
     events = [event["event"] for event in read_events(run_copy / "events.jsonl")]
     assert events[-2:] == ["promotion_started", "promotion_finished"]

@@ -348,7 +348,7 @@ def make_evidence(*, with_null_model: bool = False, seed: int = 7) -> dict[str, 
     promoted = _promoted(rng, timestamps, hold)
     rejected = _rejected(rng, timestamps, hold)
     return {
-        "schema_version": 1,
+        "schema_version": 2,
         "run_id": "20261123-201455-s42-ab12",
         "seed": 42,
         "config_hash": "sha256:5d41402abc4b2a76b9719d911017c592ae2f8b1c3e5d7f9a0b2c4d6e8f0a1b3c",
@@ -385,9 +385,24 @@ def make_evidence(*, with_null_model: bool = False, seed: int = 7) -> dict[str, 
         "summary": {
             "n_candidates": 2,
             "n_promoted": 1,
+            "promoted": [PROMOTED_ID],
             "reasons": {name: 1 for name in REJECTED_FAILED},
         },
+        "decisions": decisions([promoted, rejected]),
     }
+
+
+def decisions(candidates: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Return the DESIGN §4 ``decisions`` list of the candidates (4 keys per gate)."""
+    keys = ("name", "value", "threshold", "passed")
+    return [
+        {
+            "id": c["id"],
+            "promoted": c["promoted"],
+            "gates": [{key: gate[key] for key in keys} for gate in c["gates"]],
+        }
+        for c in candidates
+    ]
 
 
 def make_rejecting_evidence() -> dict[str, Any]:
@@ -410,6 +425,8 @@ def make_rejecting_evidence() -> dict[str, Any]:
     evidence["summary"] = {
         "n_candidates": 2,
         "n_promoted": 0,
+        "promoted": [],
         "reasons": {"pbo": 2, "dsr": 1, "cost_stress": 1, "concentration": 1},
     }
+    evidence["decisions"] = decisions(evidence["candidates"])
     return evidence

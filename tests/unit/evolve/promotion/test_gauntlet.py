@@ -29,35 +29,35 @@ def _returns(seed: int, n: int, drift: float) -> list[float]:
     return np.random.default_rng(seed).normal(drift, 0.02, n).tolist()
 
 
-# --- make_gate ---------------------------------------------------------------------------
+# --- judge ---------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("value", [float("nan"), float("inf"), None, "x"])
-def test_make_gate_when_value_not_finite_then_fails_with_value_none(value: object) -> None:
-    gate = gauntlet.make_gate("psr", value, 0.95, ">=", "why")
+def test_judge_when_value_not_finite_then_fails_with_value_none(value: object) -> None:
+    gate = gauntlet.judge("psr", value, 0.95, ">=", "why")
 
-    assert gate["passed"] is False and gate["value"] is None and gate["threshold"] == 0.95
+    assert gate.passed is False and gate.value is None and gate.threshold == 0.95
 
 
-def test_make_gate_when_threshold_not_finite_then_fails() -> None:
-    assert gauntlet.make_gate("min_trades", 500, float("inf"), ">=", "")["passed"] is False
+def test_judge_when_threshold_not_finite_then_fails() -> None:
+    assert gauntlet.judge("min_trades", 500, float("inf"), ">=", "").passed is False
 
 
 @pytest.mark.parametrize(
     ("value", "comparison", "passed"),
     [(0.95, ">=", True), (0.9499, ">=", False), (0.2, "<=", True), (0.7, "<", False)],
 )
-def test_make_gate_when_compared_then_passes_exactly_at_the_bound(
+def test_judge_when_compared_then_passes_exactly_at_the_bound(
     value: float, comparison: str, passed: bool
 ) -> None:
     threshold = {">=": 0.95, "<=": 0.2, "<": 0.7}[comparison]
 
-    assert gauntlet.make_gate("g", value, threshold, comparison, "")["passed"] is passed
+    assert gauntlet.judge("g", value, threshold, comparison, "").passed is passed
 
 
-def test_make_gate_when_unknown_comparison_then_value_error() -> None:
+def test_judge_when_unknown_comparison_then_value_error() -> None:
     with pytest.raises(ValueError, match="comparison"):
-        gauntlet.make_gate("g", 1.0, 1.0, "==", "")
+        gauntlet.judge("g", 1.0, 1.0, "==", "")
 
 
 # --- PSR / DSR -------------------------------------------------------------------------
@@ -72,8 +72,8 @@ def test_psr_gate_when_returns_given_then_equals_hand_formula() -> None:
 
     gate = gauntlet.psr_gate(gauntlet.return_moments(values), 0.95)
 
-    assert gate["value"] == pytest.approx(expected, rel=1e-12)
-    assert gate["passed"] is (expected >= 0.95)
+    assert gate.value == pytest.approx(expected, rel=1e-12)
+    assert gate.passed is (expected >= 0.95)
 
 
 def test_dsr_gate_when_search_given_then_equals_hand_formula_with_sr0() -> None:
@@ -89,27 +89,27 @@ def test_dsr_gate_when_search_given_then_equals_hand_formula_with_sr0() -> None:
 
     gate = gauntlet.dsr_gate(gauntlet.return_moments(values), n_trials, variance, 0.95)
 
-    assert gate["value"] == pytest.approx(expected, rel=1e-10)
-    assert f"SR0 {sr0:.3f}" in gate["detail"] and "N_eff 50" in gate["detail"]
+    assert gate.value == pytest.approx(expected, rel=1e-10)
+    assert f"SR0 {sr0:.3f}" in gate.detail and "N_eff 50" in gate.detail
 
 
 def test_dsr_gate_when_no_holdout_days_then_fails_not_computable() -> None:
     gate = gauntlet.dsr_gate(gauntlet.return_moments([0.01]), 10.0, 0.01, 0.95)
 
-    assert gate["passed"] is False and gate["value"] is None
-    assert "not computable" in gate["detail"]
+    assert gate.passed is False and gate.value is None
+    assert "not computable" in gate.detail
 
 
 def test_dsr_gate_when_no_trial_record_then_fails_not_computable() -> None:
     gate = gauntlet.dsr_gate(gauntlet.return_moments(_returns(3, 50, 0.01)), math.nan, 0.0, 0.95)
 
-    assert gate["passed"] is False and "no trial record" in gate["detail"]
+    assert gate.passed is False and "no trial record" in gate.detail
 
 
 def test_psr_gate_when_constant_returns_then_half_and_fails() -> None:
     gate = gauntlet.psr_gate(gauntlet.return_moments([0.0] * 30), 0.95)
 
-    assert gate["value"] == 0.5 and gate["passed"] is False
+    assert gate.value == 0.5 and gate.passed is False
 
 
 # --- min trades (MinTRL) ----------------------------------------------------------------
@@ -123,9 +123,9 @@ def test_min_trades_gate_when_known_per_trade_sharpe_then_threshold_is_min_trl()
 
     gate, stats = gauntlet.min_trades_gate(trades, 0.95)
 
-    assert stats["sharpe_per_trade"] == pytest.approx(sharpe, rel=1e-12)
-    assert gate["threshold"] == pytest.approx(expected, rel=1e-9)
-    assert gate["value"] == 100 and gate["passed"] is False  # 100 < 272.5
+    assert stats.sharpe_per_trade == pytest.approx(sharpe, rel=1e-12)
+    assert gate.threshold == pytest.approx(expected, rel=1e-9)
+    assert gate.value == 100 and gate.passed is False  # 100 < 272.5
 
 
 def test_min_trades_gate_when_enough_trades_then_passes() -> None:
@@ -134,15 +134,15 @@ def test_min_trades_gate_when_enough_trades_then_passes() -> None:
 
     gate, _ = gauntlet.min_trades_gate(trades, 0.95)
 
-    assert gate["threshold"] == pytest.approx(1 + (1.6448536269514722 / sharpe) ** 2)
-    assert gate["passed"] is True
+    assert gate.threshold == pytest.approx(1 + (1.6448536269514722 / sharpe) ** 2)
+    assert gate.passed is True
 
 
 def test_min_trades_gate_when_per_trade_sharpe_not_positive_then_infinite_min_trl_fails() -> None:
     gate, stats = gauntlet.min_trades_gate([-0.01, 0.005, -0.02, 0.001] * 10, 0.95)
 
-    assert gate["passed"] is False and gate["threshold"] is None
-    assert stats["min_trl_trades"] is None and "no number of trades" in gate["detail"]
+    assert gate.passed is False and gate.threshold is None
+    assert stats.min_trl_trades is None and "no number of trades" in gate.detail
 
 
 @pytest.mark.parametrize("trades", [[], [0.02], [0.01, 0.01, 0.01]])
@@ -151,7 +151,7 @@ def test_min_trades_gate_when_too_few_or_identical_trades_then_fails_not_computa
 ) -> None:
     gate, _ = gauntlet.min_trades_gate(trades, 0.95)
 
-    assert gate["passed"] is False and "not computable" in gate["detail"]
+    assert gate.passed is False and "not computable" in gate.detail
 
 
 # --- concentration ----------------------------------------------------------------------
@@ -162,8 +162,8 @@ def test_concentration_gate_when_one_month_holds_60_percent_then_fails_with_valu
 
     gate, shares = gauntlet.concentration_gate(monthly, [], 0.5)
 
-    assert gate["value"] == pytest.approx(0.6) and gate["passed"] is False
-    assert shares["largest_month"] == "2025-01" and "2025-01" in gate["detail"]
+    assert gate.value == pytest.approx(0.6) and gate.passed is False
+    assert shares.largest_month == "2025-01" and "2025-01" in gate.detail
 
 
 def test_concentration_gate_when_regime_dominates_then_value_is_regime_share() -> None:
@@ -172,8 +172,8 @@ def test_concentration_gate_when_regime_dominates_then_value_is_regime_share() -
 
     gate, shares = gauntlet.concentration_gate(monthly, regimes, 0.5)
 
-    assert gate["value"] == pytest.approx(0.7) and shares["largest_regime"] == "high vol"
-    assert shares["largest_month_share"] == pytest.approx(0.4) and gate["passed"] is False
+    assert gate.value == pytest.approx(0.7) and shares.largest_regime == "high vol"
+    assert shares.largest_month_share == pytest.approx(0.4) and gate.passed is False
 
 
 def test_concentration_gate_when_evenly_spread_then_passes() -> None:
@@ -182,14 +182,14 @@ def test_concentration_gate_when_evenly_spread_then_passes() -> None:
 
     gate, _ = gauntlet.concentration_gate(monthly, regimes, 0.5)
 
-    assert gate["passed"] is True and gate["value"] == pytest.approx(0.35)
+    assert gate.passed is True and gate.value == pytest.approx(0.35)
 
 
 def test_concentration_gate_when_total_pnl_not_positive_then_fails_saying_so() -> None:
     gate, _ = gauntlet.concentration_gate([("2025-01", 0.02), ("2025-02", -0.05)], [], 0.5)
 
-    assert gate["passed"] is False and gate["value"] is None
-    assert "<= 0" in gate["detail"] and "-3.00%" in gate["detail"]
+    assert gate.passed is False and gate.value is None
+    assert "<= 0" in gate.detail and "-3.00%" in gate.detail
 
 
 # --- correlation ------------------------------------------------------------------------
@@ -215,21 +215,21 @@ def test_correlation_gate_when_correlated_pair_then_fails_naming_the_other() -> 
 
     gate, info = gauntlet.correlation_gate(twin, {"aaaa": other, "bbbb": base}, 0.7)
 
-    assert gate["passed"] is False and info["with"] == "bbbb"
-    assert gate["value"] == pytest.approx(gauntlet.correlation(twin, base))
-    assert gate["value"] > 0.9
+    assert gate.passed is False and info.with_id == "bbbb"
+    assert gate.value == pytest.approx(gauntlet.correlation(twin, base))
+    assert gate.value > 0.9
 
 
 def test_correlation_gate_when_nothing_promoted_then_passes_with_zero() -> None:
     gate, info = gauntlet.correlation_gate(np.ones(10), {}, 0.7)
 
-    assert gate["passed"] is True and gate["value"] == 0.0 and info["with"] is None
+    assert gate.passed is True and gate.value == 0.0 and info.with_id is None
 
 
 def test_correlation_gate_when_value_equals_maximum_then_fails() -> None:
-    gate = gauntlet.make_gate("correlation", 0.7, 0.7, "<", "")
+    gate = gauntlet.judge("correlation", 0.7, 0.7, "<", "")
 
-    assert gate["passed"] is False
+    assert gate.passed is False
 
 
 def test_correlation_when_one_series_constant_then_zero() -> None:
@@ -256,13 +256,13 @@ def test_drawdown_gate_when_seeded_then_equals_naive_bootstrap_loop() -> None:
     gate, value = gauntlet.drawdown_gate(values, 0.3, np.random.default_rng(9), 300, 0.95)
 
     assert value == pytest.approx(expected, rel=1e-12)
-    assert gate["value"] == value and gate["passed"] is (expected <= 0.3)
+    assert gate.value == value and gate.passed is (expected <= 0.3)
 
 
 def test_drawdown_gate_when_too_few_days_then_fails_not_computable() -> None:
     gate, value = gauntlet.drawdown_gate([0.01] * 5, 0.3, np.random.default_rng(0), 100)
 
-    assert value is None and gate["passed"] is False and "not computable" in gate["detail"]
+    assert value is None and gate.passed is False and "not computable" in gate.detail
 
 
 # --- cost stress, stability, SPA, null model -----------------------------------------------
@@ -271,26 +271,26 @@ def test_drawdown_gate_when_too_few_days_then_fails_not_computable() -> None:
 def test_cost_stress_gate_when_psr_passes_but_return_not_positive_then_fails() -> None:
     gate = gauntlet.cost_stress_gate(0.99, -0.01, 2.0, 0.95)
 
-    assert gate["passed"] is False and gate["value"] == 0.99 and "must be > 0" in gate["detail"]
+    assert gate.passed is False and gate.value == 0.99 and "must be > 0" in gate.detail
 
 
 def test_cost_stress_gate_when_psr_and_return_pass_then_passes() -> None:
-    assert gauntlet.cost_stress_gate(0.97, 0.05, 2.0, 0.95)["passed"] is True
+    assert gauntlet.cost_stress_gate(0.97, 0.05, 2.0, 0.95).passed is True
 
 
 def test_stability_gate_when_below_minimum_then_fails() -> None:
-    assert gauntlet.stability_gate(0.69, 0.7, "probe")["passed"] is False
-    assert gauntlet.stability_gate(None, 0.7, "probe")["passed"] is False
+    assert gauntlet.stability_gate(0.69, 0.7, "probe").passed is False
+    assert gauntlet.stability_gate(None, 0.7, "probe").passed is False
 
 
 def test_spa_gate_when_both_p_values_given_then_value_is_the_larger() -> None:
     gate = gauntlet.spa_gate("spa_flat", 0.01, 0.08, 0.05)
 
-    assert gate["value"] == 0.08 and gate["passed"] is False
+    assert gate.value == 0.08 and gate.passed is False
 
 
 def test_spa_gate_when_a_p_value_missing_then_fails() -> None:
-    assert gauntlet.spa_gate("spa_flat", None, 0.01, 0.05)["passed"] is False
+    assert gauntlet.spa_gate("spa_flat", None, 0.01, 0.05).passed is False
 
 
 def test_null_percentile_when_draws_given_then_share_below_with_half_ties() -> None:
@@ -303,8 +303,8 @@ def test_null_percentile_when_draws_given_then_share_below_with_half_ties() -> N
 
 
 def test_null_gate_when_percentile_below_minimum_then_fails() -> None:
-    assert gauntlet.null_gate(0.5, 0.9, 4)["passed"] is False
-    assert gauntlet.null_gate(0.95, 0.9, 4)["passed"] is True
+    assert gauntlet.null_gate(0.5, 0.9, 4).passed is False
+    assert gauntlet.null_gate(0.95, 0.9, 4).passed is True
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -331,11 +331,35 @@ def test_estimation_variance_when_columns_given_then_mean_of_sharpe_standard_err
 
 
 def test_order_gates_when_shuffled_then_gate_order() -> None:
-    gates = [{"name": "correlation"}, {"name": "dsr"}, {"name": "custom"}, {"name": "pbo"}]
+    gates = [
+        gauntlet.judge(name, 1.0, 1.0, ">=", "") for name in ("correlation", "dsr", "custom", "pbo")
+    ]
 
-    assert [g["name"] for g in gauntlet.order_gates(gates)] == [
+    assert [g.name for g in gauntlet.order_gates(gates)] == [
         "dsr",
         "pbo",
         "correlation",
         "custom",
     ]
+
+
+def test_judge_when_gate_fails_then_reason_names_value_comparison_and_threshold() -> None:
+    gate = gauntlet.judge("psr", 0.9, 0.95, ">=", "holdout")
+
+    assert gate.passed is False and gate.reason == "psr 0.9 fails >= 0.95"
+    assert gauntlet.judge("psr", 0.96, 0.95, ">=", "").reason is None
+
+
+def test_judge_when_vetoed_then_fails_with_the_veto_as_reason() -> None:
+    gate = gauntlet.judge("cost_stress", 0.99, 0.95, ">=", "d", veto="return must be > 0")
+
+    assert gate.passed is False and gate.reason == "cost_stress: return must be > 0"
+
+
+def test_gate_when_built_then_frozen_and_decision_has_the_design_keys() -> None:
+    gate = gauntlet.judge("dsr", 0.5, 0.95, ">=", "d")
+
+    with pytest.raises(AttributeError):
+        gate.passed = True  # type: ignore[misc]
+    assert list(gate.decision()) == ["name", "value", "threshold", "passed"]
+    assert gate.evidence()["reason"] == gate.reason and gate.evidence()["comparison"] == ">="

@@ -53,16 +53,17 @@ def test_candidate_gates_when_candidate_never_trades_then_every_gate_fails_clean
     analysis = analyse_candidate(_spec(NEVER_TRADES), 1, market, fitness)
     gates, evidence = candidate_gates(analysis, context)
 
-    by_name = {gate["name"]: gate for gate in gates}
-    assert all(not by_name[name]["passed"] for name in ("dsr", "psr", "pbo", "min_trades"))
-    assert by_name["psr"]["value"] == 0.5  # constant returns: PSR(0) is a coin flip
-    assert (
-        by_name["concentration"]["value"] is None and "<= 0" in by_name["concentration"]["detail"]
-    )
-    assert by_name["cost_stress"]["passed"] is False and by_name["stability"]["passed"] is False
-    assert evidence["statistics"]["n_holdout_trades"] == 0
-    assert evidence["legs"]["long"] == {"pnl": 0.0, "n_trades": 0, "win_rate": None}
-    text = json.dumps(json_ready({"gates": gates, **evidence}), allow_nan=False)
+    by_name = {gate.name: gate for gate in gates}
+    assert all(not by_name[name].passed for name in ("dsr", "psr", "pbo", "min_trades"))
+    assert all(by_name[name].reason for name in ("dsr", "psr", "pbo", "min_trades"))
+    assert by_name["psr"].value == 0.5  # constant returns: PSR(0) is a coin flip
+    assert by_name["concentration"].value is None and "<= 0" in by_name["concentration"].detail
+    assert by_name["cost_stress"].passed is False and by_name["stability"].passed is False
+    assert evidence.statistics.n_holdout_trades == 0
+    assert evidence.statistics.dsr == by_name["dsr"].value
+    assert evidence.legs["long"] == {"pnl": 0.0, "n_trades": 0, "win_rate": None}
+    blocks = {"gates": [gate.evidence() for gate in gates], **evidence.evidence()}
+    text = json.dumps(json_ready(blocks), allow_nan=False)
     assert "NaN" not in text
 
 

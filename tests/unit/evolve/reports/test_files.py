@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from evolve.errors import INPUT_ERRORS, EvidenceError
 from evolve.reports.files import read_evidence, regenerate_reports, write_reports
 from evolve.reports.html_page import render_html
 from evolve.reports.markdown import render_markdown
@@ -64,7 +65,7 @@ def test_read_evidence_when_promotion_json_missing_then_says_to_run_promote(
     [
         ('{"run_id": ', "not valid JSON"),
         ("[1, 2]", "expected a JSON object, found list"),
-        ('{"schema_version": 2}', "schema_version is 2, newer than this evolve reads"),
+        ('{"schema_version": 3}', "schema_version is 3, newer than this evolve reads"),
     ],
 )
 def test_read_evidence_when_file_is_unusable_then_run_dir_error_names_file_and_fix(
@@ -77,3 +78,63 @@ def test_read_evidence_when_file_is_unusable_then_run_dir_error_names_file_and_f
 
     assert str(tmp_path / "promotion.json") in str(caught.value)
     assert isinstance(caught.value, ValueError)  # an input error: the CLI exits 2
+
+
+def _write_bad(tmp_path: Path, damage: object) -> Path:
+    evidence = make_evidence()
+    damage(evidence)  # type: ignore[operator]
+    (tmp_path / "promotion.json").write_text(json.dumps(evidence), "utf-8")
+    return tmp_path / "promotion.json"
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda e: e.pop("decisions"), r"field decisions: field required, found nothing"),
+        (
+            lambda e: e["decisions"][0]["gates"][0].pop("passed"),
+            r"field decisions\[0\]\.gates\[0\]\.passed: field required",
+        ),
+        (
+            lambda e: e["candidates"][1]["gates"][2].update(value="high"),
+            r"field candidates\[1\]\.gates\[2\]\.value: .*found 'high'",
+        ),
+        (
+            lambda e: e["decisions"][1].update(promoted="yes"),
+            r"field decisions\[1\]\.promoted: .*found 'yes'",
+        ),
+        (
+            lambda e: e["decisions"][0]["gates"][0].update(detail="extra"),
+            r"field decisions\[0\]\.gates\[0\]\.detail: extra inputs are not permitted",
+        ),
+    ],
+    ids=[
+        "missing-decisions",
+        "missing-passed",
+        "value-not-a-number",
+        "promoted-not-bool",
+        "extra-key",
+    ],
+)
+def test_read_evidence_when_a_field_is_malformed_then_evidence_error_names_file_and_field(
+    tmp_path: Path, damage: object, message: str
+) -> None:
+    path = _write_bad(tmp_path, damage)
+
+    with pytest.raises(EvidenceError, match=message) as caught:
+        read_evidence(tmp_path)
+
+    assert str(path) in str(caught.value) and "evolve promote" in str(caught.value)
+    assert isinstance(caught.value, INPUT_ERRORS)
+
+
+def test_read_evidence_when_valid_then_typed_document_with_design_decisions(
+    tmp_path: Path,
+) -> None:
+    evidence = make_evidence()
+    (tmp_path / "promotion.json").write_text(json.dumps(evidence), "utf-8")
+
+    document = read_evidence(tmp_path)
+
+    assert [d.id for d in document.decisions] == [d["id"] for d in evidence["decisions"]]
+    assert document.candidates[1].gates[0].passed is evidence["candidates"][1]["gates"][0]["passed"]

@@ -1,0 +1,164 @@
+"""The schema of ``promotion.json`` at its I/O edge: pydantic models that validate it on load.
+
+The promoter writes the document from frozen records (:mod:`evolve.promotion.evidence`); a
+reader (``evolve report``, external code) loads it through :func:`load_document`, which names
+the file and the first bad field. The DESIGN §4 ``decisions`` contract is checked exactly (no
+extra keys); the evidence blocks the report renders are checked where the report relies on
+them and may carry further keys.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pydantic
+from pydantic import BaseModel, ConfigDict, Field
+
+from evolve.errors import EvidenceError
+from evolve.promotion.evidence import EVIDENCE_FILE, SCHEMA_VERSION
+
+_EXACT = ConfigDict(extra="forbid", frozen=True, strict=True)
+_OPEN = ConfigDict(extra="allow", frozen=True, strict=True)
+
+
+class GateDecision(BaseModel):
+    """One gate of a DESIGN §4 decision: exactly name, value, threshold, passed."""
+
+    model_config = _EXACT
+
+    name: str
+    value: float | None
+    threshold: float | None
+    passed: bool
+
+
+class Decision(BaseModel):
+    """One DESIGN §4 decision: exactly id, promoted, gates."""
+
+    model_config = _EXACT
+
+    id: str
+    promoted: bool
+    gates: list[GateDecision]
+
+
+class GateEvidence(BaseModel):
+    """A candidate's gate as the report renders it (``reason`` since schema 2)."""
+
+    model_config = _OPEN
+
+    name: str
+    value: float | None
+    threshold: float | None
+    passed: bool
+    comparison: str | None = None
+    detail: str = ""
+    reason: str | None = None
+
+
+class CandidateDocument(BaseModel):
+    """A candidate's evidence entry (its further blocks are kept as read)."""
+
+    model_config = _OPEN
+
+    id: str
+    rank: int = Field(ge=1)
+    promoted: bool
+    gates: list[GateEvidence]
+    failed: list[str]
+
+
+class SummaryDocument(BaseModel):
+    """How many candidates were promoted, which, and why the others failed."""
+
+    model_config = _OPEN
+
+    n_candidates: int = Field(ge=0)
+    n_promoted: int = Field(ge=0)
+    promoted: list[str]
+    reasons: dict[str, int]
+
+
+class PromotionDocument(BaseModel):
+    """The whole ``promotion.json`` (schema versions 1 and 2)."""
+
+    model_config = _OPEN
+
+    schema_version: int = Field(ge=1, le=SCHEMA_VERSION)
+    run_id: str
+    thresholds: dict[str, Any]
+    search: dict[str, Any]
+    candidates: list[CandidateDocument]
+    summary: SummaryDocument
+    decisions: list[Decision]
+
+    def evidence(self) -> dict[str, Any]:
+        """Return the validated document as plain JSON data (what the renderers format)."""
+        return self.model_dump(mode="json")
+
+
+def _field(location: tuple[int | str, ...]) -> str:
+    text = ""
+    for step in location:
+        text += f"[{step}]" if isinstance(step, int) else (f".{step}" if text else str(step))
+    return text or "(document)"
+
+
+def validate_document(data: object, path: Path) -> PromotionDocument:
+    """Return ``data`` validated as a promotion document read from ``path``.
+
+    Raises
+    ------
+    EvidenceError
+        Naming ``path``, the first bad field, what was expected and what was found.
+    """
+    if isinstance(data, dict):
+        version = data.get("schema_version")
+        if isinstance(version, int) and not isinstance(version, bool) and version > SCHEMA_VERSION:
+            raise EvidenceError(
+                f"{path}: field schema_version is {version}, newer than this evolve reads "
+                f"({SCHEMA_VERSION}); upgrade evolve to render it"
+            )
+    else:
+        raise EvidenceError(
+            f"{path}: expected a JSON object, found {type(data).__name__}; re-run "
+            f"`evolve promote --run-dir {path.parent}` to rewrite it"
+        )
+    try:
+        return PromotionDocument.model_validate(data)
+    except pydantic.ValidationError as e:
+        first = e.errors()[0]
+        found = "nothing" if first["type"] == "missing" else repr(first.get("input"))
+        if len(found) > 60:
+            found = found[:57] + "..."
+        raise EvidenceError(
+            f"{path}: field {_field(first['loc'])}: {first['msg'].lower()}, found {found} "
+            f"({e.error_count()} problem(s) in all); re-run `evolve promote --run-dir "
+            f"{path.parent}` to rewrite it"
+        ) from None
+
+
+def load_document(run_dir: Path) -> PromotionDocument:
+    """Return the validated ``run_dir/promotion.json``.
+
+    Raises
+    ------
+    EvidenceError
+        If the file is missing, not JSON, malformed, or of a newer ``schema_version``.
+    """
+    path = Path(run_dir) / EVIDENCE_FILE
+    if not path.is_file():
+        raise EvidenceError(
+            f"{path}: not found; this run has no promotion evidence yet "
+            f"(run `evolve promote --run-dir {run_dir}` first)"
+        )
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise EvidenceError(
+            f"{path}: not valid JSON ({e}); re-run `evolve promote --run-dir {run_dir}` to "
+            "rewrite it"
+        ) from e
+    return validate_document(data, path)
