@@ -13,7 +13,7 @@ import hashlib
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -287,7 +287,7 @@ def candidate_gates(
         replays.trade_returns(analysis.holdout), config.min_trl_confidence
     )
     drawdown, drawdown_p = gauntlet.drawdown_gate(
-        analysis.evaluation.holdout_returns,
+        np.asarray(analysis.evaluation.holdout_returns, dtype=np.float64),
         config.drawdown_budget,
         stable_seed(config, 301, analysis.spec.id),
         config.bootstrap_samples,
@@ -336,7 +336,7 @@ def lineage_sketch(
         return []
     sketch = []
     for entry in entries:
-        objectives = entry.get("objectives") or []
+        objectives = cast("Sequence[float]", entry.get("objectives") or [])  # list<double> column
         score = objectives[score_index] if len(objectives) > score_index else None
         try:
             pretty = primitives.compile(str(entry["expression"])).pretty

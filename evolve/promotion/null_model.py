@@ -133,7 +133,7 @@ def _best_holdout_sharpe(run_path: Path, config: RunConfig) -> dict[str, Any]:
     best = max(members, key=lambda spec: (spec.objectives[index], spec.id))
     market = load_market(config).market
     evaluation = evaluate(best.expression, market, config.fitness(), include_holdout=True)
-    moments = return_moments(evaluation.holdout_returns)
+    moments = return_moments(np.asarray(evaluation.holdout_returns, dtype=np.float64))
     record.update(
         best_id=best.id,
         best_expression=best.expression,

@@ -213,7 +213,7 @@ def spa_block(
             "p_upper": result.p_upper,
             "statistic": result.statistic,
         }
-        singles = []
+        singles: list[float | None] = []
         for column in range(models.shape[1]):
             single_seed = np.random.SeedSequence([config.seed, 102, index, column])
             single = spa_test(
