@@ -163,6 +163,7 @@ class BaselineEvaluator:
 
     def compile(self, text: str) -> Callable[..., np.ndarray]:
         """Return DEAP's compiled lambda for ``text`` (``gp.compile``: str -> eval)."""
+        # ignore[no-any-return] below: deap ships no types: gp.compile is Any
         return gp.compile(text, self.pset)  # type: ignore[no-any-return]
 
     def bind(self, market: Any) -> tuple[np.ndarray, ...]:

@@ -321,6 +321,7 @@ def restore_rng_states(
         python_state = (python["version"], tuple(python["internal"]), python["gauss_next"])
         random.Random().setstate(python_state)  # validates before the caller's global is touched
         numpy_state = _from_json_value(state["numpy"])
+        # ignore[index] below: any JSON value: a non-dict raises TypeError, caught below
         name = numpy_state["bit_generator"]  # type: ignore[index]
         if name not in _BIT_GENERATORS:
             raise ValueError(f"unknown bit generator {name!r}")

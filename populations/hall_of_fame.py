@@ -92,7 +92,7 @@ def dominated_mask(candidates: np.ndarray, others: np.ndarray) -> np.ndarray:
         block = candidates[begin : begin + step, None, :]
         at_least = (others[None, :, :] >= block).all(axis=2)
         better = (others[None, :, :] > block).any(axis=2)
-        mask[begin : begin + step] = (at_least & better).any(axis=1)
+        mask[begin : begin + step] = np.any(at_least & better, axis=1)
     return mask
 
 

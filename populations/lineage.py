@@ -83,7 +83,7 @@ class LineageRow:
         True for the first occurrence of the id in the run, False for a re-creation.
     validation_sharpe : float
         Per-bar Sharpe of the combined validation returns (NaN if none).
-    validation_returns : sequence of float
+    validation_returns : sequence or ndarray of float
         Daily combined validation returns on the run's common grid (module docstring).
     """
 
@@ -99,7 +99,7 @@ class LineageRow:
     is_new_trial: bool
     validation_sharpe: float
     validation_n_bars: int
-    validation_returns: Sequence[float] = ()
+    validation_returns: Sequence[float] | np.ndarray = ()
     semantic_hash: str = ""
 
 

@@ -82,22 +82,22 @@ def _constant(token: _Token, type_: type, text: str, slot: _Slot) -> Constant:
         if spec.minimum <= value <= spec.maximum:  # fast path: a canonical window/hour
             return Constant(value, type_)
     kind = f"{type_.__name__} constant ({spec.minimum}..{spec.maximum})"
-    slot = _slot_name(*slot)
+    where = _slot_name(*slot)
     if token.kind != "number":
         found = "end of text" if token.kind == "end" else repr(token.text)
         raise _error(
-            PrimitiveTypeError, text, token.column, f"{slot} needs a {kind}, found {found}"
+            PrimitiveTypeError, text, token.column, f"{where} needs a {kind}, found {found}"
         )
     if spec.is_integer and not re.fullmatch(r"[-+]?\d+", token.text):
         raise _error(
             PrimitiveTypeError, text, token.column,
-            f"{slot} needs an integer {kind}, found {token.text!r}",
+            f"{where} needs an integer {kind}, found {token.text!r}",
         )  # fmt: skip
-    value = int(token.text) if spec.is_integer else float(token.text)
+    number = int(token.text) if spec.is_integer else float(token.text)
     try:
-        return Constant(checked_constant(type_, value), type_)
+        return Constant(checked_constant(type_, number), type_)
     except ExpressionError as e:
-        raise _error(ExpressionError, text, token.column, f"{slot}: {e}") from None
+        raise _error(ExpressionError, text, token.column, f"{where}: {e}") from None
 
 
 @dataclass(slots=True)

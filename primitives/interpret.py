@@ -223,9 +223,9 @@ class CompiledStrategy:
             if step.column:
                 results[index] = _column(bars, step.column, columns)
                 continue
-            use_memo = memo is not None and step.memoize
-            if use_memo:
-                cached = memo.get((market_key, step.text))  # type: ignore[union-attr]
+            step_memo = memo if step.memoize else None
+            if step_memo is not None:
+                cached = step_memo.get((market_key, step.text))
                 if cached is not None:
                     results[index] = cached
                     _release(results, step.release)
@@ -241,12 +241,13 @@ class CompiledStrategy:
             if step.nan_prefix:
                 out[: step.nan_prefix] = np.nan
             out.flags.writeable = False
-            if use_memo:
-                memo.put((market_key, step.text), out)  # type: ignore[union-attr]
+            if step_memo is not None:
+                step_memo.put((market_key, step.text), out)
             results[index] = out
             # dropping dead intermediates lets the next kernel reuse their (cache-hot) memory
             _release(results, step.release)
-        return results[-1]  # type: ignore[no-any-return]
+        targets: np.ndarray = results[-1]  # the root step's output
+        return targets
 
 
 def _release(results: list[Any], slots: tuple[int, ...]) -> None:

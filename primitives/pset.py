@@ -25,6 +25,7 @@ from primitives.types import (
 LANGUAGE_REVISION = 1
 
 
+# ignore[misc] below: deap ships no types: gp.Terminal is Any (disallow_subclassing_any)
 class Constant(gp.Terminal):  # type: ignore[misc]
     """A typed numeric leaf (window, level, multiplier…) printed in canonical form."""
 

@@ -88,7 +88,7 @@ class PrimitiveEntry:
     name: str
     arg_types: tuple[type, ...]
     ret_type: type
-    kernel: Callable[..., Any]
+    kernel: Callable[..., np.ndarray]  # a numba dispatcher (untyped to mypy)
     doc: str
     category: str
     market_inputs: tuple[str, ...] = ()
@@ -160,12 +160,8 @@ class PrimitiveEntry:
             )
         values: list[Any] = []
         lengths: set[int] = set()
-        if self.market_inputs and market is None:
-            raise ExpressionError(
-                f"{self.name}: reads market columns {self.market_inputs}; pass market=..."
-            )
         for column in self.market_inputs:
-            array = market_column(market, column)  # type: ignore[arg-type]
+            array = self._market_column(market, column)
             lengths.add(array.shape[0])
             values.append(array)
         checked: list[Any] = []
@@ -182,7 +178,7 @@ class PrimitiveEntry:
                 checked.append(checked_constant(type_, arg, f"{self.name} argument {i}: "))
         for name, sources in self.hidden:
             inputs = [
-                checked[s] if isinstance(s, int) else market_column(market, s)  # type: ignore[arg-type]
+                checked[s] if isinstance(s, int) else self._market_column(market, s)
                 for s in sources
             ]
             values.append(readonly(_BY_KEY[name](*inputs, market=market)))
@@ -193,7 +189,14 @@ class PrimitiveEntry:
                 f"{self.name}: input arrays differ in length ({sorted(lengths)}); "
                 "pass arrays of one series"
             )
-        return self.kernel(*values, *self.fixed)  # type: ignore[no-any-return]
+        return self.kernel(*values, *self.fixed)
+
+    def _market_column(self, market: MarketLike | None, column: str) -> np.ndarray:
+        if market is None:
+            raise ExpressionError(
+                f"{self.name}: reads market columns {self.market_inputs}; pass market=..."
+            )
+        return market_column(market, column)
 
     def hidden_texts(self, argument_texts: Sequence[str]) -> list[str]:
         """Return the canonical texts of the hidden sub-expressions for given argument texts."""
@@ -241,7 +244,7 @@ def _entry(
     name: str,
     arg_types: tuple[type, ...],
     ret_type: type,
-    kernel: Callable[..., Any],
+    kernel: Callable[..., np.ndarray],
     doc: str,
     category: str,
     **options: Any,

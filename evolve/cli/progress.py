@@ -175,8 +175,8 @@ class ProgressView:
             objectives.add_row(name, format_number(best), format_number(median))
         top = Table(title="hall of fame (top 5)", title_justify="left", box=None, expand=True)
         top.add_column("expression", overflow="ellipsis", no_wrap=True, ratio=1)
-        for header in ("score", "val Sharpe", "trades", "stability"):
-            top.add_column(header, justify="right", no_wrap=True, min_width=len(header))
+        for title in ("score", "val Sharpe", "trades", "stability"):
+            top.add_column(title, justify="right", no_wrap=True, min_width=len(title))
         for member in event.top:
             top.add_row(
                 member.pretty,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from evolve.cli.options import add_option, paragraph
 from evolve.errors import UsageError
@@ -142,7 +142,7 @@ def lineage_command(args: argparse.Namespace) -> int:
         objectives: Any = row["objectives"]
         parents: Any = row["parent_ids"]
         table.add_row(
-            "  " * int(row["depth"]) + str(row["depth"]),  # type: ignore[call-overload]
+            "  " * cast(int, row["depth"]) + str(row["depth"]),
             str(row["id"]),
             str(row["generation"]),
             str(row["operator"]),

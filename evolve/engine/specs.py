@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 def _number(value: object) -> float:
     try:
-        return float(value)  # type: ignore[arg-type]
+        return float(value)  # type: ignore[arg-type]  # any object: float() raises, caught below
     except (TypeError, ValueError):
         return math.nan
 

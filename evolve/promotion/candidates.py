@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -482,7 +482,7 @@ def lineage_sketch(
         return []
     sketch = []
     for entry in entries:
-        objectives = entry.get("objectives") or []
+        objectives = cast("Sequence[float]", entry.get("objectives") or [])  # list<double> column
         score = objectives[score_index] if len(objectives) > score_index else None
         try:
             pretty = primitives.compile(str(entry["expression"])).pretty

@@ -212,7 +212,7 @@ def spa_block(
             "p_upper": result.p_upper,
             "statistic": result.statistic,
         }
-        singles = []
+        singles: list[float | None] = []
         for column in range(models.shape[1]):
             single = spa_test(
                 benchmark,

@@ -15,6 +15,7 @@ from evolve.reports.charts import svg
 from evolve.reports.text import (
     METRIC_KINDS,
     NOT_COMPUTED,
+    Kind,
     Markup,
     as_number,
     comparison_symbol,
@@ -283,7 +284,7 @@ def _perturbation(candidate: Mapping[str, Any], anchor: str) -> str:
 
 
 # Rows of the DSR/PSR/MinTRL block: label, statistics key, display kind, meaning and inputs
-_STATISTICS_ROWS = (
+_STATISTICS_ROWS: tuple[tuple[str, str, Kind, str], ...] = (
     ("SR̂ (holdout Sharpe per {period})", "holdout_daily_sharpe", "sharpe",
      "the selected strategy's Sharpe on the untouched holdout"),
     ("T (holdout {period}s)", "n_days", "count", "return observations behind SR̂"),

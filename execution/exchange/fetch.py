@@ -340,7 +340,8 @@ class _FetchRun:
             source = (
                 f"{self.client.exchange_id} {self.market.symbol} funding page from {_iso(cursor)}"
             )
-            table = FundingTable([row[0] for row in rows], [row[1] for row in rows], source)
+            times = np.asarray([row[0] for row in rows])
+            table = FundingTable(times, np.asarray([row[1] for row in rows]), source)
             columns = {"timestamp": table.timestamp, "funding_rate": table.funding_rate}
             page = self._window(columns, cursor, stop, lambda: self.funding.joined(into), source)
             if page is None:
@@ -403,7 +404,12 @@ class _FetchRun:
                 source=funding.source,
             )
         series = BarSeries.from_arrays(
-            *(bars[name] for name in self.bars.names),
+            bars["timestamp"],
+            bars["open"],
+            bars["high"],
+            bars["low"],
+            bars["close"],
+            bars["volume"],
             rates,
             symbol=self.market.base + self.market.quote,
             timeframe=self.timeframe,

@@ -290,7 +290,10 @@ def simulate_segment(
     if bucket_bars < 0:
         raise CostModelError(f"simulate_segment: bucket_bars must be >= 0, was {bucket_bars}")
     if validate:
-        _check_values(*(a[start:stop] for a in arrays), offset=start)
+        window = slice(start, stop)
+        _check_values(
+            open_a[window], close_a[window], funding_a[window], target_a[window], offset=start
+        )
     _check_costs(costs, initial_equity)
     buckets = _EMPTY
     if bucket_bars > 0:

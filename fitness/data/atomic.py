@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 
-def atomic_write(target: Path, write: Callable[[Path], None], *, sync_dir: bool = False) -> None:
+def atomic_write(target: Path, write: Callable[[Path], object], *, sync_dir: bool = False) -> None:
     """Write ``target`` atomically: ``write(temp_path)``, fsync, then rename over ``target``.
 
     Parameters
@@ -20,7 +20,7 @@ def atomic_write(target: Path, write: Callable[[Path], None], *, sync_dir: bool 
     target : Path
         Final path; its directory must exist.
     write : callable
-        Writes the complete content to the temporary path it is given.
+        Writes the complete content to the temporary path it is given (its result is ignored).
     sync_dir : bool
         Also fsync the directory so the rename itself survives a power loss.
     """

@@ -291,7 +291,8 @@ def _arrow_timestamps(chunked: pa.ChunkedArray, locator: RowLocator) -> np.ndarr
             f"{locator.row(int(bad[0]))}, column timestamp: sub-millisecond time "
             "(expected whole milliseconds); round the timestamps to bar open times"
         )
-    return raw // divide * multiply
+    timestamps_ms: np.ndarray = raw // divide * multiply  # raw: pyarrow's untyped to_numpy()
+    return timestamps_ms
 
 
 def write_parquet(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -44,12 +45,12 @@ class Gap:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, object]) -> Gap:
+    def from_dict(cls, data: Mapping[str, Any]) -> Gap:
         """Return the gap stored by :meth:`to_dict`."""
         return cls(
-            start_ms=int(data["start_ms"]),  # type: ignore[call-overload]
-            end_ms=int(data["end_ms"]),  # type: ignore[call-overload]
-            missing_bars=int(data["missing_bars"]),  # type: ignore[call-overload]
+            start_ms=int(data["start_ms"]),
+            end_ms=int(data["end_ms"]),
+            missing_bars=int(data["missing_bars"]),
             filled=bool(data.get("filled", False)),
         )
 
@@ -88,12 +89,12 @@ class GapReport:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, object]) -> GapReport:
+    def from_dict(cls, data: Mapping[str, Any]) -> GapReport:
         """Return the report stored by :meth:`to_dict`."""
         gaps = data.get("gaps", [])
         return cls(
             policy=str(data.get("policy", "error")),
-            gaps=tuple(Gap.from_dict(gap) for gap in gaps),  # type: ignore[attr-defined]
+            gaps=tuple(Gap.from_dict(gap) for gap in gaps),
         )
 
     def within(self, start_ms: int, end_ms: int) -> GapReport:

@@ -110,7 +110,13 @@ def _load_dataset(info: DatasetInfo) -> BarSeries:
     if report.policy != "split" and find_gaps(columns["timestamp"], manifest["timeframe_ms"]):
         raise DataError(f"{info.bars_path}: gaps in bars stored under policy {report.policy!r}")
     return BarSeries(
-        *(columns[name] for name in BAR_COLUMNS),
+        columns["timestamp"],
+        columns["open"],
+        columns["high"],
+        columns["low"],
+        columns["close"],
+        columns["volume"],
+        columns["funding_rate"],
         symbol=str(manifest["symbol"]),
         timeframe=str(manifest["timeframe"]),
         exchange=str(manifest.get("exchange") or ""),

@@ -12,9 +12,10 @@ import hashlib
 import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
+import numpy.typing as npt
 
 from fitness.data.gaps import GAP_POLICIES, Gap, GapReport, apply_gap_policy, check_gap_policy
 from fitness.data.timeframes import TIMEFRAMES, iso_from_ms, timeframe_to_ms
@@ -55,12 +56,12 @@ def content_hash(columns: Mapping[str, np.ndarray], names: Sequence[str] = BAR_C
     for name in names:
         dtype = "<i8" if name == "timestamp" else "<f8"
         digest.update(name.encode("utf-8") + b"\0")
-        digest.update(np.ascontiguousarray(columns[name], dtype=dtype))
+        digest.update(np.ascontiguousarray(columns[name], dtype=dtype).data)
     return f"sha256:{digest.hexdigest()}"
 
 
 def _frozen(array: np.ndarray, dtype: type) -> np.ndarray:
-    out = np.ascontiguousarray(array, dtype=dtype)
+    out: np.ndarray = np.ascontiguousarray(array, dtype=dtype)
     if out.flags.writeable:
         if out is array or out.base is not None:  # caller-owned memory: copy, nobody can mutate it
             out = out.copy()
@@ -278,8 +279,15 @@ class BarSeries:
                 "(expected start < stop)"
             )
         span = (int(self.timestamp[first]), int(self.timestamp[last - 1]) + self.timeframe_ms)
+        bars = slice(first, last)
         return BarSeries(
-            *(getattr(self, name)[first:last] for name in BAR_COLUMNS),
+            self.timestamp[bars],
+            self.open[bars],
+            self.high[bars],
+            self.low[bars],
+            self.close[bars],
+            self.volume[bars],
+            self.funding_rate[bars],
             symbol=self.symbol,
             timeframe=self.timeframe,
             exchange=self.exchange,
@@ -384,7 +392,7 @@ def series_from_columns(
     if missing:
         raise DataError(f"{locator.source}: missing column(s) {', '.join(missing)}")
     names = [name for name in BAR_COLUMNS if name in columns]
-    shapes = {column: np.shape(columns[column]) for column in names}
+    shapes = {column: np.shape(cast("npt.ArrayLike", columns[column])) for column in names}
     if len(set(shapes.values())) != 1 or len(next(iter(shapes.values()))) != 1:
         found = ", ".join(f"{column} {shape}" for column, shape in shapes.items())
         raise DataError(
@@ -416,7 +424,13 @@ def series_from_columns(
     for column in ("volume", "funding_rate"):
         arrays[column] = arrays[column] + 0.0  # -0.0 -> 0.0: equal data hash equally
     return BarSeries(
-        *(arrays[column] for column in BAR_COLUMNS),
+        arrays["timestamp"],
+        arrays["open"],
+        arrays["high"],
+        arrays["low"],
+        arrays["close"],
+        arrays["volume"],
+        arrays["funding_rate"],
         symbol=symbol.strip(),
         timeframe=timeframe,
         exchange=exchange,

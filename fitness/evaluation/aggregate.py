@@ -6,6 +6,7 @@ Plain values in, plain values out: ``evaluate`` calls these on the results of on
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -39,7 +40,8 @@ def merge_pieces(results: list[SegmentResult]) -> SegmentResult:
     """
     scale = 1.0
     initial = results[0].initial_equity
-    totals = dict.fromkeys(SegmentSummary._fields, 0.0)
+    # float sums of every field; the int fields are converted back when the summary is built
+    totals: dict[str, Any] = dict.fromkeys(SegmentSummary._fields, 0.0)
     max_drawdown = max_drawdown_bars = 0.0
     buy_and_hold = 1.0
     buckets = []

@@ -211,7 +211,7 @@ class EvaluationWorker:
 
 
 def _delta(after: Counters, before: Counters) -> Counters:
-    return Counters(*(a - b for a, b in zip(after, before, strict=True)))
+    return Counters._make(a - b for a, b in zip(after, before, strict=True))
 
 
 def unique_texts(texts: Sequence[str]) -> tuple[list[str], list[int]]:

@@ -232,7 +232,8 @@ def _checked_timestamps(values: Int64Array, timeframe_ms: int, position: int) ->
             f"timestamps[{position}]: expected a 1-D integer array of at least 2 bar open times "
             f"(ms), found dtype {timestamps.dtype} shape {timestamps.shape}"
         )
-    steps = np.diff(timestamps.astype(np.int64))
+    times_ms = timestamps.astype(np.int64)
+    steps = times_ms[1:] - times_ms[:-1]  # np.diff, which numpy's stubs type as timedelta64
     bad = np.flatnonzero((steps <= 0) | (steps % timeframe_ms != 0))
     if bad.size:
         row = int(bad[0]) + 1

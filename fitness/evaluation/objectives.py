@@ -64,7 +64,8 @@ class Objective(NamedTuple):
 
 
 def _cells(values: Float64Array) -> list[float]:
-    return values.ravel().tolist()  # type: ignore[no-any-return]
+    cells: list[float] = values.ravel().tolist()
+    return cells
 
 
 def _mean(values: list[float]) -> float:

@@ -85,7 +85,7 @@ class TargetFingerprint:
             hasher.update(self.values[first:last])
         else:
             hasher = hashlib.sha256(_DENSE_TAG + struct.pack("<qq", start, stop))
-            hasher.update(self.normalised()[start:stop])
+            hasher.update(self.normalised()[start:stop].data)
         return hasher.digest()[:DIGEST_BYTES]
 
     def normalised(self) -> Float64Array:

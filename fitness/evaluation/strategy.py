@@ -118,6 +118,7 @@ class Evaluation:
     holdout_returns: np.ndarray | None
     semantic_hash: str
 
+    # ignore[assignment] below: unhashable on purpose (holds arrays); typeshed: a method
     __hash__ = None  # type: ignore[assignment]
 
     def __eq__(self, other: object) -> bool:

@@ -259,7 +259,8 @@ def _max_drawdowns(resampled_returns: Float64Array) -> Float64Array:
     # max drawdown of each row's equity curve starting at 1 (a positive fraction)
     equity = np.cumprod(1.0 + resampled_returns, axis=1)
     peaks = np.maximum(np.maximum.accumulate(equity, axis=1), 1.0)
-    return np.max(1.0 - equity / peaks, axis=1)
+    drawdowns: Float64Array = np.max(1.0 - equity / peaks, axis=1)
+    return drawdowns
 
 
 def bootstrap_drawdown_quantile(

@@ -114,7 +114,7 @@ def _sharpe_from_sums(
 
 def _vectorised_metrics(
     matrix: Float64Array, n_blocks: int, metric: str, membership: npt.NDArray[np.float64]
-) -> tuple[Float64Array, Float64Array, Float64Array, Float64Array]:
+) -> tuple[Int64Array, Float64Array, Float64Array, Float64Array]:
     block_rows = matrix.shape[0] // n_blocks
     blocks = matrix[: block_rows * n_blocks].reshape(n_blocks, block_rows, -1)
     column_mean = blocks.mean(axis=(0, 1))
@@ -167,12 +167,13 @@ def _average_rank(values: Float64Array, target: Float64Array) -> Float64Array:
     # rank of target within each row (1 = lowest), ties share their average rank
     below = (values < target[:, None]).sum(axis=1)
     equal = (values == target[:, None]).sum(axis=1)
-    return below + (equal + 1.0) / 2.0
+    rank: Float64Array = below + (equal + 1.0) / 2.0
+    return rank
 
 
 def _callable_metrics(
     matrix: Float64Array, n_blocks: int, metric: MetricFunction, membership: npt.NDArray[np.float64]
-) -> tuple[Float64Array, Float64Array, Float64Array, Float64Array]:
+) -> tuple[Int64Array, Float64Array, Float64Array, Float64Array]:
     block_rows = matrix.shape[0] // n_blocks
     blocks = matrix[: block_rows * n_blocks].reshape(n_blocks, block_rows, -1)
     n_combinations = membership.shape[0]

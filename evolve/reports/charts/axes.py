@@ -81,7 +81,7 @@ def _month_ticks(start_ms: float, stop_ms: float, months: int) -> list[float]:
     start = _utc(start_ms)
     index = start.year * 12 + start.month - 1
     index += -index % months
-    ticks = []
+    ticks: list[float] = []
     while True:
         moment = datetime(index // 12, index % 12 + 1, 1, tzinfo=UTC).timestamp() * 1000.0
         if moment < start_ms:

@@ -76,3 +76,17 @@ def test_live_view_when_terminal_then_panel_with_top_table_and_clean_stop() -> N
     text = stream.getvalue()
     assert "hall of fame (top 5)" in text and "SMA(close, 20)" in text
     assert view._live is None
+
+
+def test_live_view_when_generation_then_panel_shows_the_run_header() -> None:
+    # regression: the top table's column loop once rebound ``header``, so the panel showed
+    # the word "stability" where the run/generation header belonged
+    stream = io.StringIO()
+    view = make_view(stream, plain=False)
+
+    view.emit(STARTED)
+    view.emit(generation_event())
+    view.close()
+
+    text = stream.getvalue()
+    assert "generations without improvement" in text and "20260101-000000-s0-ab12" in text
