@@ -22,7 +22,8 @@ import numpy as np
 from evolve.config import RunConfig
 from evolve.engine.inputs import load_market, load_series
 from evolve.engine.loop import new_run, score_index_of
-from evolve.promotion.gauntlet import finite, return_moments
+from evolve.numbers import finite_or_none
+from evolve.promotion.gauntlet import return_moments
 from evolve.promotion.run_inputs import FINISHED
 from fitness import BarSeries, DataError, evaluate, save_dataset
 from populations import RunDir, read_hall_of_fame
@@ -137,7 +138,7 @@ def _best_holdout_sharpe(run_path: Path, config: RunConfig) -> dict[str, Any]:
     record.update(
         best_id=best.id,
         best_expression=best.expression,
-        best_holdout_daily_sharpe=None if moments is None else finite(moments.sharpe),
+        best_holdout_daily_sharpe=None if moments is None else finite_or_none(moments.sharpe),
     )
     return record
 
