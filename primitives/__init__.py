@@ -6,6 +6,7 @@ Public API is listed in ``__all__``; anything else is private.
 from __future__ import annotations
 
 from primitives.arrays import BoolArray, Float64Array, Int64Array, MarketLike, as_float64
+from primitives.cache import LRUCache
 from primitives.errors import ExpressionError, PrimitiveTypeError
 from primitives.expression import (
     canonical_text,
@@ -43,6 +44,7 @@ __all__ = [
     "ExpressionError",
     "Float64Array",
     "Int64Array",
+    "LRUCache",
     "MarketLike",
     "Memo",
     "PrimitiveEntry",
