@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from primitives.arrays import BoolArray, Float64Array, Int64Array, MarketLike, as_float64
 from primitives.cache import LRUCache
-from primitives.errors import ExpressionError, PrimitiveTypeError
+from primitives.errors import ExpressionError, MarketInputError, PrimitiveTypeError
 from primitives.expression import (
     canonical_text,
     check_tree,
@@ -45,6 +45,7 @@ __all__ = [
     "Float64Array",
     "Int64Array",
     "LRUCache",
+    "MarketInputError",
     "MarketLike",
     "Memo",
     "PrimitiveEntry",

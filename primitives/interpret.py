@@ -19,7 +19,7 @@ from deap import gp
 
 from primitives.arrays import Float64Array, MarketLike, market_column, readonly
 from primitives.cache import LRUCache
-from primitives.errors import ExpressionError, PrimitiveTypeError
+from primitives.errors import ExpressionError, MarketInputError, PrimitiveTypeError
 from primitives.expression import id_of_canonical, parse, pretty, subtree_texts, to_text
 from primitives.pset import Constant, entry_of
 from primitives.registry import PrimitiveEntry, registry
@@ -196,7 +196,7 @@ class CompiledStrategy:
 
         Raises
         ------
-        ValueError
+        MarketInputError
             If a market column is missing, not 1-D, or the columns differ in length.
         """
         columns: dict[str, np.ndarray] = {}
@@ -243,7 +243,7 @@ def _column(bars: MarketLike, name: str, columns: dict[str, np.ndarray]) -> np.n
         array = market_column(bars, name)
         for other_name, other in columns.items():
             if other.shape[0] != array.shape[0]:
-                raise ValueError(
+                raise MarketInputError(
                     f"market columns differ in length: {name!r} has {array.shape[0]} bars, "
                     f"{other_name!r} has {other.shape[0]}; pass columns of one series"
                 )
