@@ -169,7 +169,7 @@ def test_settle_bars_when_started_later_then_matches_full_history_after_settling
 def test_positions_when_market_columns_differ_in_length_then_market_input_error() -> None:
     market = make_market(50, 10)
     broken = SyntheticMarket(**{**market.columns(), "high": market.high[:-1]})
-    with pytest.raises(primitives.MarketInputError, match="differ in length: .* 49"):
+    with pytest.raises(primitives.MarketInputError, match=r"differ in length: .* 49"):
         primitives.compile("long_only(gt(close, donchian_high(5)))").positions(broken)
 
 
