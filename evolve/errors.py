@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pydantic
 
-from fitness.errors import CostModelError, DataError, ParallelConfigError
+from fitness.errors import CostModelError, DataError, ParallelConfigError, SegmentError
 from populations.errors import (
     LineageLookupError,
     ResumeMismatchError,
     RunDirError,
     SpecError,
 )
-from primitives.errors import ExpressionError
+from primitives.errors import ExpressionError, MarketInputError
 
 
 class ConfigError(ValueError):
@@ -37,7 +37,9 @@ INPUT_ERRORS: tuple[type[BaseException], ...] = (
     DataError,
     CostModelError,
     ParallelConfigError,
+    SegmentError,
     ExpressionError,
+    MarketInputError,
     ResumeMismatchError,
     RunDirError,
     SpecError,

@@ -37,7 +37,13 @@ from fitness.data.store import (
     read_dataset_info,
     save_dataset,
 )
-from fitness.errors import CostModelError, DataError, GapError
+from fitness.errors import (
+    CostModelError,
+    DataError,
+    FundingTimeframeError,
+    GapError,
+    SegmentError,
+)
 from fitness.evaluation.batch import (
     Evaluator,
     EvaluatorStats,
@@ -78,6 +84,7 @@ __all__ = [
     "FitnessConfig",
     "FoldConfig",
     "FundingTable",
+    "FundingTimeframeError",
     "Gap",
     "GapError",
     "GapReport",
@@ -87,6 +94,7 @@ __all__ = [
     "ProbeResult",
     "RayEvaluator",
     "Segment",
+    "SegmentError",
     "SegmentResult",
     "SegmentRow",
     "SegmentSummary",

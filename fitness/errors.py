@@ -15,5 +15,13 @@ class CostModelError(ValueError):
     """A cost model or fitness configuration value is out of range."""
 
 
+class SegmentError(ValueError):
+    """Segment bounds or bucket size do not describe a part of the bar series."""
+
+
+class FundingTimeframeError(DataError):
+    """Funding is enabled on bars whose opens miss funding settlements (DESIGN §2 step 1)."""
+
+
 class ParallelConfigError(ValueError):
     """Parallel evaluation cannot run as configured (more workers than the cluster's CPUs)."""

@@ -6,7 +6,8 @@ Public API is listed in ``__all__``; anything else is private.
 from __future__ import annotations
 
 from primitives.arrays import BoolArray, Float64Array, Int64Array, MarketLike, as_float64
-from primitives.errors import ExpressionError, PrimitiveTypeError
+from primitives.cache import LRUCache
+from primitives.errors import ExpressionError, MarketInputError, PrimitiveTypeError
 from primitives.expression import (
     canonical_text,
     check_tree,
@@ -43,6 +44,8 @@ __all__ = [
     "ExpressionError",
     "Float64Array",
     "Int64Array",
+    "LRUCache",
+    "MarketInputError",
     "MarketLike",
     "Memo",
     "PrimitiveEntry",

@@ -7,6 +7,8 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
+from primitives.errors import MarketInputError
+
 Float64Array = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 Int64Array = npt.NDArray[np.int64]
@@ -82,18 +84,21 @@ def market_column(market: MarketLike, name: str) -> np.ndarray:
 
     Raises
     ------
-    ValueError
+    MarketInputError
         If the market has no such column or it is not one-dimensional.
     """
     try:
         values = getattr(market, name)
     except AttributeError:
-        raise ValueError(
+        raise MarketInputError(
             f"market object {type(market).__name__} has no column {name!r} "
             f"(expected the columns {', '.join(MARKET_COLUMNS)})"
         ) from None
     dtype = np.int64 if name == "timestamp" else np.float64
     array = np.ascontiguousarray(values, dtype=dtype)
     if array.ndim != 1:
-        raise ValueError(f"market column {name!r}: expected a 1-D array, found shape {array.shape}")
+        raise MarketInputError(
+            f"market column {name!r}: expected a 1-D array, found shape {array.shape}; pass "
+            "one column per bar"
+        )
     return readonly(array)

@@ -9,3 +9,7 @@ class ExpressionError(ValueError):
 
 class PrimitiveTypeError(ExpressionError):
     """An expression combines primitives whose types do not fit."""
+
+
+class MarketInputError(ValueError):
+    """A market given to a strategy lacks a column, has a non-1-D one, or its columns differ."""

@@ -18,7 +18,8 @@ import numpy as np
 from deap import gp
 
 from primitives.arrays import Float64Array, MarketLike, market_column, readonly
-from primitives.errors import ExpressionError, PrimitiveTypeError
+from primitives.cache import LRUCache
+from primitives.errors import ExpressionError, MarketInputError, PrimitiveTypeError
 from primitives.expression import id_of_canonical, parse, pretty, subtree_texts, to_text
 from primitives.pset import Constant, entry_of
 from primitives.registry import PrimitiveEntry, registry
@@ -29,7 +30,7 @@ _ENTRIES: dict[str, PrimitiveEntry] = {item.key: item for item in registry()}
 _MARKET, _SLOT, _CONSTANT = 0, 1, 2
 
 
-class Memo:
+class Memo(LRUCache[np.ndarray]):
     """Byte-bounded LRU of node outputs, keyed by (market key, canonical subtree text).
 
     One memo can serve many strategies and markets (one per worker process). The market key is
@@ -48,6 +49,9 @@ class Memo:
     array costs fresh, page-faulting memory per store and made the memo slower than no memo on
     random trees; ``admit_after=1`` stores on first use. The doorkeeper remembers at most
     ``DOORKEEPER_KEYS`` keys (oldest forgotten first).
+
+    Recency, the byte budget and the ``hits``/``misses``/``bytes`` counters are those of
+    :class:`primitives.cache.LRUCache` (sizes are ``ndarray.nbytes``).
     """
 
     DOORKEEPER_KEYS = 200_000
@@ -57,16 +61,9 @@ class Memo:
             raise ValueError(f"Memo max_bytes must be >= 0, found {max_bytes}")
         if admit_after < 1:
             raise ValueError(f"Memo admit_after must be >= 1, found {admit_after}")
-        self.max_bytes = max_bytes
+        super().__init__(max_bytes, size_of=_nbytes)
         self.admit_after = admit_after
-        self.hits = 0
-        self.misses = 0
-        self.bytes = 0
-        self._store: OrderedDict[Hashable, np.ndarray] = OrderedDict()
         self._offers: OrderedDict[Hashable, int] = OrderedDict()
-
-    def __len__(self) -> int:
-        return len(self._store)
 
     @staticmethod
     def market_key(market: MarketLike) -> Hashable:
@@ -76,26 +73,11 @@ class Memo:
             return content_hash
         return ("id", id(market), len(market.close))
 
-    def get(self, key: Hashable) -> np.ndarray | None:
-        """Return the stored array for ``key`` (counting a hit) or None (counting a miss)."""
-        array = self._store.get(key)
-        if array is None:
-            self.misses += 1
-            return None
-        self._store.move_to_end(key)
-        self.hits += 1
-        return array
-
-    def put(self, key: Hashable, array: np.ndarray) -> None:
-        """Store a read-only array, evicting least recently used entries beyond the budget."""
-        size = array.nbytes
-        if size > self.max_bytes or key in self._store or not self._admit(key):
-            return
-        self._store[key] = array
-        self.bytes += size
-        while self.bytes > self.max_bytes:
-            _, evicted = self._store.popitem(last=False)
-            self.bytes -= evicted.nbytes
+    def put(self, key: Hashable, value: np.ndarray) -> bool:
+        """Store a read-only array once admitted (see the class), evicting beyond the budget."""
+        if value.nbytes > self.max_bytes or key in self or not self._admit(key):
+            return False
+        return super().put(key, value)
 
     def _admit(self, key: Hashable) -> bool:
         if self.admit_after == 1:
@@ -108,13 +90,14 @@ class Memo:
             self._offers.popitem(last=False)
         return False
 
-    def clear(self) -> None:
+    def clear(self, *, reset_counters: bool = True) -> None:
         """Drop every stored array, forget offered keys and reset the counters."""
-        self._store.clear()
+        super().clear(reset_counters=reset_counters)
         self._offers.clear()
-        self.bytes = 0
-        self.hits = 0
-        self.misses = 0
+
+
+def _nbytes(array: np.ndarray) -> int:
+    return int(array.nbytes)
 
 
 @dataclass(slots=True)
@@ -213,7 +196,7 @@ class CompiledStrategy:
 
         Raises
         ------
-        ValueError
+        MarketInputError
             If a market column is missing, not 1-D, or the columns differ in length.
         """
         columns: dict[str, np.ndarray] = {}
@@ -261,7 +244,7 @@ def _column(bars: MarketLike, name: str, columns: dict[str, np.ndarray]) -> np.n
         array = market_column(bars, name)
         for other_name, other in columns.items():
             if other.shape[0] != array.shape[0]:
-                raise ValueError(
+                raise MarketInputError(
                     f"market columns differ in length: {name!r} has {array.shape[0]} bars, "
                     f"{other_name!r} has {other.shape[0]}; pass columns of one series"
                 )

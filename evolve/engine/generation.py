@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import statistics
 import time
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -36,7 +36,7 @@ from evolve.engine.state import EngineState, lineage_score
 from evolve.engine.toolbox import rank_and_crowding, select_nsga2
 from fitness import Evaluation, Evaluator, lineage_stability_penalty, objective_directions
 from populations import HallOfFameEntry, LineageRow
-from primitives import parse, series_subtrees, strategy_id, subtree_similarity
+from primitives import LRUCache, parse, series_subtrees, strategy_id, subtree_similarity
 
 RESULT_CACHE_ENTRIES = 50_000  # id -> Scored; only saves re-evaluations, never changes results
 TOP_ROWS = 5
@@ -96,7 +96,7 @@ class GenerationStep:
         self.score_index = names.index("robust_score") if "robust_score" in names else 0
         self.lineage_rows: list[LineageRow] = []
         self.last_event: GenerationCompleted | None = None
-        self._cache: OrderedDict[str, Scored] = OrderedDict()
+        self._cache: LRUCache[Scored] = LRUCache(None, max_entries=RESULT_CACHE_ENTRIES)
         self._fresh: dict[str, Evaluation] = {}
         self._trees: dict[str, gp.PrimitiveTree] = {}
         self._multisets: dict[str, Counter[str]] = {}
@@ -118,15 +118,12 @@ class GenerationStep:
 
     def _score(self, children: Sequence[Child]) -> list[Scored]:
         ids = [strategy_id(child.tree) for child in children]
-        known = {key: self._cache[key] for key in ids if key in self._cache}
+        known = {key: value for key in ids if (value := self._cache.get(key)) is not None}
         missing = [child.text for child, key in zip(children, ids, strict=True) if key not in known]
         for evaluation in self._evaluate(missing):
             known[evaluation.id] = scored_from(evaluation)
         for key in ids:
-            self._cache[key] = known[key]
-            self._cache.move_to_end(key)
-        while len(self._cache) > RESULT_CACHE_ENTRIES:
-            self._cache.popitem(last=False)
+            self._cache.put(key, known[key])  # most recently used; the oldest evicted
         return [known[key] for key in ids]
 
     # -- steps ------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ import numpy as np
 import primitives
 from evolve.config.promotion_config import PromotionConfig
 from evolve.errors import NoHoldoutError
+from evolve.numbers import finite_or_none
 from evolve.promotion import gauntlet, replays
 from evolve.promotion.gauntlet import ConcentrationShares, Gate, PerTradeStatistics
 from evolve.promotion.seeds import SeedPurpose, stable_seed
@@ -211,18 +212,18 @@ def perturbation(analysis: CandidateAnalysis, context: SearchContext) -> Perturb
     )
     copies = f"{len(result.scores)} jittered copies at promotion"
     if spec.stability is not None:
-        stability = gauntlet.finite(spec.stability)
+        stability = finite_or_none(spec.stability)
         source = (
             f"the run's perturbation probe (hall of fame); histogram: {copies}, stability "
             f"{result.stability:.3g}"
         )
     else:
-        stability, source = gauntlet.finite(result.stability), f"perturbation probe: {copies}"
+        stability, source = finite_or_none(result.stability), f"perturbation probe: {copies}"
     return PerturbationEvidence(
-        own_score=gauntlet.finite(result.own_score),
-        scores=tuple(gauntlet.finite(score) for score in result.scores),
+        own_score=finite_or_none(result.own_score),
+        scores=tuple(finite_or_none(score) for score in result.scores),
         stability=stability,
-        probe_stability=gauntlet.finite(result.stability),
+        probe_stability=finite_or_none(result.stability),
         source=source,
     )
 
@@ -494,7 +495,7 @@ def lineage_sketch(
                 "id": entry["id"],
                 "generation": entry["generation"],
                 "operator": entry["operator"],
-                "score": gauntlet.finite(score),
+                "score": finite_or_none(score),
                 "pretty": pretty,
             }
         )

@@ -7,7 +7,6 @@ numpy scalars become Python numbers, tuples lists, and non-finite floats ``null`
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from evolve.config.promotion_config import PromotionConfig
+from evolve.numbers import finite_or_none
 from evolve.promotion import replays
 from evolve.promotion.candidates import (
     CandidateAnalysis,
@@ -46,8 +46,7 @@ def json_ready(value: Any) -> Any:
     if isinstance(value, int | np.integer):
         return int(value)
     if isinstance(value, float | np.floating):
-        number = float(value)
-        return number if math.isfinite(number) else None
+        return finite_or_none(value)
     return value
 
 

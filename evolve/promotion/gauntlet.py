@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from evolve.numbers import finite_or_none
 from fitness.errors import DataError
 from fitness.stats.sharpe import (
     SampleMoments,
@@ -112,17 +113,6 @@ class Gate:
         }
 
 
-def finite(value: object) -> float | None:
-    """Return ``value`` as a finite float, or None (NaN, inf, None and non-numbers)."""
-    if isinstance(value, bool) or value is None:
-        return None
-    try:
-        number = float(value)  # type: ignore[arg-type]  # any object: float() raises, caught below
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
-
-
 def judge(
     name: str,
     value: object,
@@ -154,7 +144,7 @@ def judge(
         raise ValueError(
             f"gate {name}: comparison: expected one of >=, <=, <, >, found {comparison!r}"
         ) from None
-    number, bound = finite(value), finite(threshold)
+    number, bound = finite_or_none(value), finite_or_none(threshold)
     if number is None:
         why = detail.removeprefix("not computable: ")
         reason: str | None = f"{name} not computable: {why}" if why else f"{name} not computable"
@@ -292,7 +282,7 @@ def min_trades_gate(
         moments.sharpe, moments.skew, moments.kurtosis, confidence=confidence
     )
     stats = PerTradeStatistics(
-        n_trades, moments.sharpe, moments.skew, moments.kurtosis, finite(min_trl)
+        n_trades, moments.sharpe, moments.skew, moments.kurtosis, finite_or_none(min_trl)
     )
     detail = (
         f"{n_trades} holdout trades vs MinTRL at {confidence:.0%} on per-trade returns "
@@ -301,7 +291,7 @@ def min_trades_gate(
     )
     if not math.isfinite(min_trl):
         detail += "; per-trade SR <= 0: no number of trades is enough"
-    return judge("min_trades", n_trades, finite(min_trl), ">=", detail), stats
+    return judge("min_trades", n_trades, finite_or_none(min_trl), ">=", detail), stats
 
 
 def drawdown_gate(
@@ -412,21 +402,25 @@ def correlation_gate(
 
 def spa_gate(name: str, search_p: float | None, candidate_p: float | None, maximum: float) -> Gate:
     """Return an SPA gate: the larger of the search-level and the candidate's own p-value."""
-    values = [value for value in (finite(search_p), finite(candidate_p)) if value is not None]
+    values = [
+        value
+        for value in (finite_or_none(search_p), finite_or_none(candidate_p))
+        if value is not None
+    ]
     value = max(values) if len(values) == 2 else None
     detail = f"Hansen SPA consistent p: search {_p(search_p)}, this candidate {_p(candidate_p)}"
     return judge(name, value, maximum, "<=", detail)
 
 
 def _p(value: float | None) -> str:
-    number = finite(value)
+    number = finite_or_none(value)
     return "not computed" if number is None else f"{number:.3f}"
 
 
 def null_percentile(value: float | None, draws: Sequence[float]) -> float | None:
     """Return where ``value`` falls among the null draws: share below it, ties counting half."""
-    number = finite(value)
-    finite_draws = np.asarray([d for d in (finite(x) for x in draws) if d is not None])
+    number = finite_or_none(value)
+    finite_draws = np.asarray([d for d in (finite_or_none(x) for x in draws) if d is not None])
     if number is None or finite_draws.size == 0:
         return None
     below = float(np.count_nonzero(finite_draws < number))

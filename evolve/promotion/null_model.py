@@ -22,9 +22,10 @@ import numpy as np
 from evolve.config import RunConfig
 from evolve.engine.inputs import load_market, load_series
 from evolve.engine.loop import new_run, score_index_of
+from evolve.numbers import finite_or_none
 from evolve.promotion import replays
 from evolve.promotion.candidates import holdout_span
-from evolve.promotion.gauntlet import finite, return_moments
+from evolve.promotion.gauntlet import return_moments
 from evolve.promotion.run_inputs import FINISHED
 from fitness import BarSeries, DataError, save_dataset
 from populations import RunDir, read_hall_of_fame
@@ -141,7 +142,7 @@ def _best_holdout_sharpe(run_path: Path, config: RunConfig) -> dict[str, Any]:
     record.update(
         best_id=best.id,
         best_expression=best.expression,
-        best_holdout_daily_sharpe=None if moments is None else finite(moments.sharpe),
+        best_holdout_daily_sharpe=None if moments is None else finite_or_none(moments.sharpe),
     )
     return record
 

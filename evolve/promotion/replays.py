@@ -13,7 +13,6 @@ much as an early one and the parts (months, regimes, legs) add up to the whole.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -21,10 +20,10 @@ import numpy as np
 
 import primitives
 from fitness import BarSeries, CostModel, Market, SimResult, simulate
+from fitness.stats.ratio import DAYS_PER_YEAR, sharpe_annual
 from primitives.arrays import Float64Array, Int64Array
 
 DAY_MS = 86_400_000
-DAYS_PER_YEAR = 365.0
 COST_MULTIPLIERS = (1.0, 1.5, 2.0, 2.5, 3.0)
 REGIME_NAMES = ("low vol", "mid vol", "high vol")
 
@@ -182,15 +181,9 @@ def buy_and_hold_daily(market: Market, start_ms: int, stop_ms: int) -> Float64Ar
     return np.mean(daily, axis=0) if daily else np.zeros(n_days)
 
 
-def annual_sharpe(daily_returns: Float64Array) -> float | None:
-    """Return ``mean / std(ddof=1) · sqrt(365)`` of daily returns (None when undefined)."""
-    values = np.asarray(daily_returns, dtype=np.float64)
-    if values.size < 2:
-        return None
-    std = float(values.std(ddof=1))
-    if std == 0.0 or not math.isfinite(std):
-        return None
-    return float(values.mean()) / std * math.sqrt(DAYS_PER_YEAR)
+def annual_sharpe(daily_returns: Float64Array) -> float:
+    """Return the annualised Sharpe of daily returns (``fitness.stats`` rule: 0.0 if undefined)."""
+    return sharpe_annual(daily_returns, DAYS_PER_YEAR)
 
 
 def curve(daily_returns: Float64Array, start_ms: int, bucket_ms: int) -> dict[str, list]:

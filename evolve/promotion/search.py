@@ -17,7 +17,8 @@ import numpy as np
 import numpy.typing as npt
 
 from evolve.config.promotion_config import PromotionConfig
-from evolve.promotion.gauntlet import estimation_variance, finite, pbo_block_count
+from evolve.numbers import finite_or_none
+from evolve.promotion.gauntlet import estimation_variance, pbo_block_count
 from evolve.promotion.seeds import SeedPurpose, search_seed
 from fitness.errors import DataError
 from fitness.stats.sharpe import (
@@ -78,7 +79,9 @@ def trial_statistics(table: pa.Table, config: PromotionConfig) -> TrialStatistic
     }
     variance = variances[config.sharpe_variance]
     block.update(_effective_block(effective, variances, config, matrix.shape[0]))
-    block["expected_max_sharpe"] = finite(expected_max_sharpe(effective.n_effective, variance))
+    block["expected_max_sharpe"] = finite_or_none(
+        expected_max_sharpe(effective.n_effective, variance)
+    )
     return TrialStatistics(
         n_trials, float(effective.n_effective), variance, block, variances["trials"]
     )
@@ -95,10 +98,10 @@ def _effective_block(
         "n_effective_average_correlation": effective.n_effective_average_correlation,
         "average_correlation": effective.average_correlation,
         "correlation_threshold": config.trials_correlation_threshold,
-        "sharpe_variance": finite(variances[config.sharpe_variance]),
+        "sharpe_variance": finite_or_none(variances[config.sharpe_variance]),
         "sharpe_variance_method": config.sharpe_variance,
-        "sharpe_variance_trials": finite(variances["trials"]),
-        "sharpe_variance_estimation": finite(variances["estimation"]),
+        "sharpe_variance_trials": finite_or_none(variances["trials"]),
+        "sharpe_variance_estimation": finite_or_none(variances["estimation"]),
         "trial_days": n_days,
         "periods": "day",
     }
@@ -125,7 +128,7 @@ def extra_pbo_trials(
     )
     scored = []
     for id_, expression, objectives, feasible, semantic in rows:
-        score = finite(objectives[score_index]) if len(objectives) > score_index else None
+        score = finite_or_none(objectives[score_index]) if len(objectives) > score_index else None
         if feasible and score is not None and id_ not in exclude_ids:
             scored.append((-score, id_, expression, semantic))
     chosen: list[tuple[str, str]] = []
@@ -167,7 +170,7 @@ def pbo_block(matrix: npt.ArrayLike, config: PromotionConfig, n_candidates: int)
     block.update(
         value=result.pbo,
         prob_oos_loss=result.prob_oos_loss,
-        degradation_slope=finite(result.degradation_slope),
+        degradation_slope=finite_or_none(result.degradation_slope),
         logits=[round(float(x), 6) for x in result.logits],
     )
     return block

@@ -11,13 +11,13 @@ from typing import Any
 
 import numpy as np
 
+from evolve.numbers import finite_or_none
 from evolve.reports.charts import svg
 from evolve.reports.text import (
     METRIC_KINDS,
     NOT_COMPUTED,
     Kind,
     Markup,
-    as_number,
     comparison_symbol,
     elements,
     failed_gates,
@@ -59,7 +59,10 @@ def segment_spans(evidence: Mapping[str, Any]) -> list[svg.Span]:
     """Return the discovery/validation/holdout calendar spans to shade behind time charts."""
     spans = []
     for segment in objects(get(evidence, "segments")):
-        start, stop = as_number(get(segment, "start_ms")), as_number(get(segment, "stop_ms"))
+        start, stop = (
+            finite_or_none(get(segment, "start_ms")),
+            finite_or_none(get(segment, "stop_ms")),
+        )
         kind = str(get(segment, "kind") or get(segment, "name") or "segment")
         if start is not None and stop is not None:
             spans.append(svg.Span(start, stop, kind, svg.SPAN_COLORS.get(kind, "#ececec")))
@@ -67,7 +70,7 @@ def segment_spans(evidence: Mapping[str, Any]) -> list[svg.Span]:
 
 
 def _numbers(values: Any) -> list[float]:
-    return [float("nan") if as_number(v) is None else float(v) for v in elements(values)]
+    return [float("nan") if finite_or_none(v) is None else float(v) for v in elements(values)]
 
 
 def _xy(block: Any) -> tuple[list[float], list[float]]:
@@ -137,7 +140,7 @@ def _curves(evidence: Mapping[str, Any], candidate: Mapping[str, Any], anchor: s
     x, equity = _xy(get(candidate, "curve"))
     equity_title = "Equity (start = 1), combined over symbols"
     drawdown_title = "Drawdown below the running peak"
-    if not any(as_number(v) is not None for v in equity):
+    if not any(finite_or_none(v) is not None for v in equity):
         equity_chart = svg.empty_chart(equity_title, NOT_COMPUTED)
         drawdown_chart = svg.empty_chart(drawdown_title, NOT_COMPUTED)
     else:
@@ -206,9 +209,9 @@ def _gate_table(candidate: Mapping[str, Any], anchor: str) -> str:
 
 def _cost_stress(evidence: Mapping[str, Any], candidate: Mapping[str, Any], anchor: str) -> str:
     points = objects(get(candidate, "cost_stress"))
-    points.sort(key=lambda p: as_number(p.get("multiplier")) or 0.0)
+    points.sort(key=lambda p: finite_or_none(p.get("multiplier")) or 0.0)
     multipliers = _numbers([p.get("multiplier") for p in points])
-    gate_multiplier = as_number(get(evidence, "thresholds", "cost_stress_multiplier"))
+    gate_multiplier = finite_or_none(get(evidence, "thresholds", "cost_stress_multiplier"))
     markers = [svg.Marker(gate_multiplier, f"gate {gate_multiplier:g}×")] if gate_multiplier else []
     charts = []
     for key, title, percent in (
@@ -264,7 +267,7 @@ def _cost_stress(evidence: Mapping[str, Any], candidate: Mapping[str, Any], anch
 def _perturbation(candidate: Mapping[str, Any], anchor: str) -> str:
     block = get(candidate, "perturbation")
     scores = _numbers(get(block, "scores"))
-    own = as_number(get(block, "own_score"))
+    own = finite_or_none(get(block, "own_score"))
     if not isinstance(block, Mapping) or not scores:
         return _section(f"perturbation-{anchor}", "Perturbation", _note(NOT_COMPUTED))
     markers = [svg.Marker(own, f"own score {own:.3g}")] if own is not None else []
@@ -380,7 +383,7 @@ def _lineage(candidate: Mapping[str, Any], anchor: str) -> str:
         return _section(f"lineage-{anchor}", "Lineage", _note(NOT_COMPUTED))
     items = []
     for ancestor in ancestors:
-        depth = int(as_number(ancestor.get("depth")) or 0)
+        depth = int(finite_or_none(ancestor.get("depth")) or 0)
         items.append(
             f'<li style="margin-left:{1.5 * max(depth, 0):.1f}em">'
             f'<span class="gen">gen {h(fmt(ancestor.get("generation"), "count"))}</span> · '

@@ -13,13 +13,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from evolve.numbers import finite_or_none
 from evolve.reports.candidate_section import candidate_anchors, candidate_section
 from evolve.reports.charts import svg
 from evolve.reports.text import (
     NOT_COMPUTED,
     SIGN_OFF,
     Markup,
-    as_number,
     candidates_of,
     elements,
     failed_gates,
@@ -108,7 +108,9 @@ _SPA_KEYS = ("p_consistent", "p_lower", "p_upper")
 
 def _null_model(evidence: Mapping[str, Any]) -> str:
     block = get(evidence, "search", "null_model")
-    finite = [v for v in elements(get(block, "best_holdout_sharpes")) if as_number(v) is not None]
+    finite = [
+        v for v in elements(get(block, "best_holdout_sharpes")) if finite_or_none(v) is not None
+    ]
     if not isinstance(block, Mapping) or not finite:
         return (
             f'<div id="null-model"><h3>Null model</h3><p class="note">{NOT_COMPUTED}: no search '
@@ -135,7 +137,7 @@ def _search_section(evidence: Mapping[str, Any]) -> str:
     table = html_table(
         ["statistic", "value", "what it means"], search_statistics_rows(evidence), numeric=(1,)
     )
-    logits = [v for v in elements(get(search, "pbo", "logits")) if as_number(v) is not None]
+    logits = [v for v in elements(get(search, "pbo", "logits")) if finite_or_none(v) is not None]
     pbo_chart = svg.histogram(
         logits,
         title="PBO: logits of the in-sample best's out-of-sample rank",

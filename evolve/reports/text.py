@@ -7,10 +7,11 @@ parsed JSON): a missing, null, non-numeric or non-finite value renders as "not c
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 from typing import Any, Literal
+
+from evolve.numbers import finite_or_none
 
 NOT_COMPUTED = "not computed"
 SIGN_OFF = "Reviewed by: ________  Date: ________  Decision: ________"
@@ -83,14 +84,6 @@ def objects(value: Any) -> list[Mapping[str, Any]]:
     return [item for item in elements(value) if isinstance(item, Mapping)]
 
 
-def as_number(value: Any) -> float | None:
-    """Return ``value`` as a finite float, or None (bools, strings, NaN and inf are not numbers)."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    number = float(value)
-    return number if math.isfinite(number) else None
-
-
 def fmt(value: Any, kind: Kind = "number", digits: int | None = None) -> str:
     """Return ``value`` formatted for people, or "not computed".
 
@@ -98,7 +91,7 @@ def fmt(value: Any, kind: Kind = "number", digits: int | None = None) -> str:
     (3 decimals), ``ratio`` (2 decimals), ``sharpe`` (per-period Sharpe, 3 decimals), ``count``
     (thousands separators; one decimal when fractional) and ``number`` (4 significant digits).
     """
-    number = as_number(value)
+    number = finite_or_none(value)
     if number is None:
         return NOT_COMPUTED
     if kind in ("percent", "signed_percent"):
@@ -217,7 +210,7 @@ def gate_values(gate: Mapping[str, Any]) -> tuple[str, str]:
     """Return the gate's value and threshold formatted alike, with enough digits to differ."""
     kind = gate_kind(str(gate.get("name", "")))
     value, threshold = gate.get("value"), gate.get("threshold")
-    a, b = as_number(value), as_number(threshold)
+    a, b = finite_or_none(value), finite_or_none(threshold)
     if kind in ("probability", "ratio", "percent", "signed_percent") and a is not None:
         # Add digits until the value no longer reads like the threshold or a rounded 0 or 1
         base = 1 if kind.endswith("percent") else 2
@@ -268,7 +261,7 @@ def gate_explanation(
     name = str(gate.get("name", "gate"))
     value, threshold = gate_values(gate)
     comparison = str(gate.get("comparison"))
-    if as_number(gate.get("value")) is None:
+    if finite_or_none(gate.get("value")) is None:
         head = f"{gate_label(name)} {NOT_COMPUTED} (needs {comparison_symbol(gate)} {threshold})"
     else:
         head = f"{gate_label(name)} {value} {_NEGATION.get(comparison, 'vs')} {threshold}"
@@ -312,11 +305,11 @@ def failure_reasons(evidence: Mapping[str, Any]) -> list[str]:
             for gate in failed_gates(candidate):
                 counts[str(gate.get("name"))] = counts.get(str(gate.get("name")), 0) + 1
         reasons = counts
-    ordered = sorted(reasons.items(), key=lambda item: (-(as_number(item[1]) or 0), item[0]))
+    ordered = sorted(reasons.items(), key=lambda item: (-(finite_or_none(item[1]) or 0), item[0]))
     return [
         f"{gate_label(str(name))} failed for {fmt(count, 'count')} of {n_candidates:,} candidates"
         for name, count in ordered
-        if (as_number(count) or 0) > 0
+        if (finite_or_none(count) or 0) > 0
     ]
 
 

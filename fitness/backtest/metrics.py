@@ -2,8 +2,9 @@
 
 Conventions: returns and drawdowns are fractions (0.1 = 10 %); annualisation uses
 ``bars_per_year = 365 * 86400 / timeframe_seconds`` (crypto trades 24/7); every metric is a
-finite float, and a ratio whose denominator is 0 is 0.0 (DESIGN §2's Sharpe rule, applied to
-Sortino, Calmar, profit factor, the cost shares and turnover alike).
+finite float. The Sharpe ratio is ``fitness.stats.ratio``'s (0.0 when the deviation is 0 or
+there are fewer than 2 bars); any other ratio whose denominator is 0 is 0.0 (DESIGN §2's Sharpe
+rule, applied to Sortino, Calmar, profit factor, the cost shares and turnover alike).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import numpy as np
 
 from fitness.backtest.simulate import SegmentResult, SimResult
 from fitness.data.timeframes import timeframe_to_ms
+from fitness.stats.ratio import sharpe_from_moments
 
 SECONDS_PER_YEAR = 365 * 86400
 # exp(700) is near the float maximum: CAGRs of absurdly short, steep spans stay finite
@@ -90,7 +92,7 @@ def metrics(result: SimResult, timeframe: str) -> dict[str, float]:
     equity = result.equity
     n_bars = int(returns.shape[0])
     mean = float(np.mean(returns))
-    std = float(np.std(returns, ddof=1)) if n_bars > 1 else 0.0
+    std = float(np.std(returns, ddof=1)) if n_bars > 1 else math.nan
     downside = math.sqrt(float(np.sum(np.minimum(returns, 0.0) ** 2)) / n_bars)
 
     peak = np.maximum.accumulate(np.concatenate(([result.initial_equity], equity)))[1:]
@@ -149,17 +151,17 @@ def segment_metrics(result: SegmentResult, timeframe: str) -> dict[str, float]:
     s = result.summary
     n_bars = int(s.n_bars)
     mean = s.sum_returns / n_bars
-    variance = 0.0
+    std = math.nan  # fewer than 2 bars: no deviation, Sharpe 0 (fitness.stats.ratio)
     if n_bars > 1:
         variance = max((s.sum_squared_returns - n_bars * mean * mean) / (n_bars - 1), 0.0)
-        # a constant return series has no risk: rounding in the streaming sums is not variance
-        if variance <= 1e-14 * mean * mean:
-            variance = 0.0
+        # rounding in the streaming sums of a constant series is not variance: the Sharpe
+        # rule's relative tolerance (fitness.stats.ratio) makes that Sharpe 0
+        std = math.sqrt(variance)
     values = _common_metrics(
         per_year=per_year,
         n_bars=n_bars,
         mean=mean,
-        std=math.sqrt(variance),
+        std=std,
         downside=math.sqrt(s.sum_squared_negative_returns / n_bars),
         initial_equity=result.initial_equity,
         final_equity=s.final_equity,
@@ -204,7 +206,7 @@ def _common_metrics(
     return {
         "total_return": total_return,
         "cagr": cagr,
-        "sharpe": _safe_ratio(mean, std) * root_year,
+        "sharpe": sharpe_from_moments(mean, std) * root_year,
         "sortino": _safe_ratio(mean, downside) * root_year,
         "calmar": _safe_ratio(cagr, max_drawdown),
         "max_drawdown": max_drawdown,

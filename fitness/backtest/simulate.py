@@ -20,7 +20,7 @@ from fitness.backtest.nb import (
     simulate_nb,
     simulate_summary_nb,
 )
-from fitness.errors import CostModelError, DataError
+from fitness.errors import CostModelError, DataError, SegmentError
 from primitives.arrays import BoolArray, Float64Array, Int64Array, as_float64
 
 _ARRAY_NAMES = ("open", "close", "funding_rate", "target")
@@ -277,18 +277,23 @@ def simulate_segment(
     Raises
     ------
     DataError, CostModelError
-        As for ``simulate``; ``CostModelError`` also for bad ``start``/``stop``/``bucket_bars``.
+        As for ``simulate``.
+    SegmentError
+        If ``start``/``stop`` are not ``0 <= start < stop <= n_bars`` or ``bucket_bars < 0``.
     """
     arrays = _validated_arrays(open_, close, funding_rate, target, check_values=False)
     open_a, close_a, funding_a, target_a = arrays
     n_bars = open_a.shape[0]
     if not (0 <= start < stop <= n_bars):
-        raise CostModelError(
+        raise SegmentError(
             f"simulate_segment: start={start}, stop={stop} is not a segment of the {n_bars} bars "
             "(expected 0 <= start < stop <= n_bars); check the fold boundaries"
         )
     if bucket_bars < 0:
-        raise CostModelError(f"simulate_segment: bucket_bars must be >= 0, was {bucket_bars}")
+        raise SegmentError(
+            f"simulate_segment: bucket_bars must be >= 0 (0: no buckets), was {bucket_bars}; "
+            "pass the number of bars per bucket"
+        )
     if validate:
         window = slice(start, stop)
         _check_values(

@@ -13,6 +13,7 @@ import numpy as np
 from fitness.backtest.nb import SegmentSummary
 from fitness.backtest.simulate import SegmentResult
 from fitness.evaluation.market import Market, NamedSegment
+from fitness.stats.ratio import sharpe_per_period
 from primitives.arrays import Float64Array
 
 # merge_pieces: statistics of returns and counts add; currency amounts scale with the equity
@@ -149,18 +150,8 @@ def split_summary(
         "n_trades": float(sum(values("n_trades"))),
         "exposure": mean(values("exposure")),
         "turnover": mean(values("turnover")),
-        "daily_sharpe": daily_sharpe(record),
+        # per-day Sharpe of the daily record (fitness.stats.ratio: 0.0 when undefined)
+        "daily_sharpe": sharpe_per_period(record),
         "n_days": float(record.shape[0]),
     }
     return summary, record
-
-
-def daily_sharpe(returns: np.ndarray) -> float:
-    """Return mean / std(ddof=1) of daily returns (not annualised); 0.0 when undefined."""
-    values = np.asarray(returns, dtype=np.float64)
-    if values.shape[0] < 2:
-        return 0.0
-    std = float(values.std(ddof=1))
-    if std == 0.0 or not math.isfinite(std):
-        return 0.0
-    return float(values.mean()) / std

@@ -33,6 +33,7 @@ from fitness.evaluation.evaluator import (
     SerialEvaluator,
     unique_texts,
 )
+from fitness.evaluation.funding import check_funding_bars, check_stored_funding
 from fitness.evaluation.market import Market
 from fitness.evaluation.objectives import FitnessConfig
 from fitness.evaluation.strategy import Evaluation
@@ -315,7 +316,15 @@ def make_evaluator(
     ``workers = 0`` ("all cores") is resolved by the caller (``os.cpu_count()``); with a
     ``ray_address`` (``""`` means none) the Ray evaluator joins that cluster with
     ``max(workers, 1)`` actors.
+
+    Raises
+    ------
+    FundingTimeframeError
+        If funding is enabled on bars whose opens miss settlements, by timeframe or by the
+        stored funding tables (``fitness.evaluation.funding``): before any worker starts.
     """
+    check_funding_bars(market.series, config.costs)
+    check_stored_funding(market.series, config.costs)
     if workers <= 1 and not ray_address:
         return SerialEvaluator(market, config, memo_bytes=memo_bytes)
     return RayEvaluator(

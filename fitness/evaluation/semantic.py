@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import struct
-from collections import OrderedDict
 from collections.abc import Hashable, Sequence
 
 import numpy as np
@@ -21,6 +20,7 @@ import numpy as np
 from fitness.backtest.simulate import SegmentResult
 from fitness.evaluation.targets_nb import target_runs_nb
 from primitives.arrays import Float64Array
+from primitives.cache import LRUCache
 
 DIGEST_BYTES = 16
 _RUNS_TAG, _DENSE_TAG = b"R", b"D"
@@ -95,13 +95,14 @@ class TargetFingerprint:
         return self._normalised
 
 
-class SemanticCache:
+class SemanticCache(LRUCache[SegmentResult]):
     """Bounded LRU of segment backtests keyed by what determines them (one per worker).
 
     Keys are ``(content_hash, start, stop, bucket_bars, digest)`` tuples built by the
     evaluator; the cost model and starting equity are fixed per cache: :meth:`bind` clears it
     when they change. Stored results are immutable (bucket arrays read-only), so a hit returns
-    exactly what a miss computes. ``hits``/``misses`` count lookups.
+    exactly what a miss computes. ``hits``/``misses`` count lookups; recency and the budgets
+    are those of :class:`primitives.cache.LRUCache`.
 
     Parameters
     ----------
@@ -125,59 +126,22 @@ class SemanticCache:
                 f"SemanticCache max_entries and max_bytes must be >= 0, found {max_entries} "
                 f"and {max_bytes}"
             )
-        self.max_entries = max_entries
-        self.max_bytes = max_bytes
-        self.hits = 0
-        self.misses = 0
-        self.bytes = 0
-        self._store: OrderedDict[Hashable, SegmentResult] = OrderedDict()
+        super().__init__(max_bytes, size_of=_entry_bytes, max_entries=max_entries)
         self._context: Hashable = None
-
-    def __len__(self) -> int:
-        return len(self._store)
-
-    @property
-    def hit_rate(self) -> float:
-        """Return hits / lookups (0.0 before any lookup)."""
-        lookups = self.hits + self.misses
-        return self.hits / lookups if lookups else 0.0
 
     def bind(self, context: Hashable) -> None:
         """Tie the cache to ``context`` (cost model, equity); a different one clears it."""
         if context != self._context:
-            self._store.clear()
-            self.bytes = 0
+            self.clear(reset_counters=False)
             self._context = context
 
-    def get(self, key: Hashable) -> SegmentResult | None:
-        """Return the stored result for ``key`` (counting a hit) or None (counting a miss)."""
-        result = self._store.get(key)
-        if result is None:
-            self.misses += 1
-            return None
-        self._store.move_to_end(key)
-        self.hits += 1
-        return result
-
-    def put(self, key: Hashable, result: SegmentResult) -> None:
-        """Store ``result`` (its bucket array made read-only), evicting the oldest beyond size."""
-        size = _entry_bytes(result)
-        if self.max_entries == 0 or size > self.max_bytes or key in self._store:
-            return
-        if result.bucket_returns is not None:
-            result.bucket_returns.flags.writeable = False
-        self._store[key] = result
-        self.bytes += size
-        while len(self._store) > self.max_entries or self.bytes > self.max_bytes:
-            _, evicted = self._store.popitem(last=False)
-            self.bytes -= _entry_bytes(evicted)
-
-    def clear(self) -> None:
-        """Drop every entry and reset the counters."""
-        self._store.clear()
-        self.bytes = 0
-        self.hits = 0
-        self.misses = 0
+    def put(self, key: Hashable, value: SegmentResult) -> bool:
+        """Store ``value`` (its bucket array made read-only), evicting the oldest beyond size."""
+        if self.max_entries == 0 or _entry_bytes(value) > self.max_bytes or key in self:
+            return False
+        if value.bucket_returns is not None:
+            value.bucket_returns.flags.writeable = False
+        return super().put(key, value)
 
 
 def _entry_bytes(result: SegmentResult) -> int:

@@ -27,6 +27,7 @@ from fitness.evaluation.aggregate import (
     population_std,
     split_summary,
 )
+from fitness.evaluation.funding import check_funding_bars
 from fitness.evaluation.market import Market, NamedSegment, SeriesPrefix
 from fitness.evaluation.objectives import (
     INFEASIBLE_MAXIMISED,
@@ -195,7 +196,11 @@ def evaluate(
     ------
     ExpressionError
         If the text does not parse or the tree is not a strategy.
+    FundingTimeframeError
+        If funding is enabled on a timeframe whose bar opens miss settlements
+        (``fitness.evaluation.funding``).
     """
+    check_funding_bars(market.series, config.costs)
     strategy = (
         tree_or_text
         if isinstance(tree_or_text, primitives.CompiledStrategy)

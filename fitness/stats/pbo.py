@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from fitness.errors import DataError
+from fitness.stats.ratio import sharpe_from_moments_array
 from primitives.arrays import BoolArray, Float64Array, Int64Array
 
 MetricName = Literal["sharpe", "mean"]
@@ -105,11 +106,7 @@ def _sharpe_from_sums(
     # avoids the cancellation of sum(x²) - sum(x)²/n)
     variance = (centred_squares - centred_total**2 / count) / (count - 1.0)
     std = np.sqrt(np.maximum(variance, 0.0))
-    mean = total / count
-    tiny = 1e-14 * (np.abs(mean) + 1e-300)
-    out = np.zeros_like(mean)
-    np.divide(mean, std, out=out, where=std > tiny)
-    return out
+    return sharpe_from_moments_array(total / count, std)
 
 
 def _vectorised_metrics(

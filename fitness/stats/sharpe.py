@@ -3,9 +3,9 @@
 Conventions (STATISTICS.md §0): every Sharpe ratio is **per period** (same sampling frequency as
 the returns and ``n_obs``) unless a name says ``annual``; kurtosis is **non-excess** (Pearson, 3
 for a Gaussian); ``V[SR]`` is the per-period variance of the trials' Sharpe ratios. This module
-also re-exports the CSCV/CPCV (:mod:`fitness.stats.pbo`), bootstrap/SPA
-(:mod:`fitness.stats.bootstrap`) and effective-trials (:mod:`fitness.stats.trials`) functions,
-so ``fitness.stats.sharpe`` is the one import.
+also re-exports the one Sharpe ratio (:mod:`fitness.stats.ratio`), the CSCV/CPCV
+(:mod:`fitness.stats.pbo`), bootstrap/SPA (:mod:`fitness.stats.bootstrap`) and effective-trials
+(:mod:`fitness.stats.trials`) functions, so ``fitness.stats.sharpe`` is the one import.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from typing import Literal, NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-from fitness.errors import DataError
 from fitness.stats.bootstrap import (
     SPAResult,
     bootstrap_drawdown_quantile,
@@ -27,9 +26,17 @@ from fitness.stats.bootstrap import (
     stationary_bootstrap_indices,
 )
 from fitness.stats.pbo import CPCVSplits, PBOResult, cpcv_paths, pbo_cscv, stitch_cpcv_paths
+from fitness.stats.ratio import (
+    DAYS_PER_YEAR,
+    checked_returns,
+    sharpe_annual,
+    sharpe_from_moments,
+    sharpe_per_period,
+)
 from fitness.stats.trials import EffectiveTrials, effective_trials
 
 __all__ = [
+    "DAYS_PER_YEAR",
     "CPCVSplits",
     "EffectiveTrials",
     "HaircutResult",
@@ -48,6 +55,8 @@ __all__ = [
     "pbo_cscv",
     "probabilistic_sharpe_ratio",
     "sample_moments",
+    "sharpe_annual",
+    "sharpe_from_moments",
     "sharpe_per_period",
     "spa_test",
     "stationary_bootstrap_indices",
@@ -81,39 +90,6 @@ class HaircutResult:
     """Fraction of the Sharpe ratio removed: ``1 - adjusted / original`` (0 when it is 0)."""
 
 
-def _returns_1d(returns: npt.ArrayLike, name: str = "returns") -> npt.NDArray[np.float64]:
-    values = np.asarray(returns, dtype=np.float64)
-    if values.ndim != 1:
-        raise DataError(f"{name}: expected a 1-D array of per-period returns, found {values.shape}")
-    if values.size < 2:
-        raise DataError(f"{name}: need at least 2 observations, found {values.size}")
-    bad = np.flatnonzero(~np.isfinite(values))
-    if bad.size:
-        raise DataError(
-            f"{name}: value {values[bad[0]]} at index {bad[0]} is not finite "
-            f"({bad.size} such values); drop or fill them before computing statistics"
-        )
-    return values
-
-
-def sharpe_per_period(returns: npt.ArrayLike) -> float:
-    """Return the per-period Sharpe ratio ``mean / std(ddof=1)`` (0 when the std is 0).
-
-    Parameters
-    ----------
-    returns : array_like of float, shape (n_obs,)
-        Per-period simple returns (fractions), at least 2, all finite.
-
-    Raises
-    ------
-    DataError
-        If the array is not 1-D, has fewer than 2 values or contains NaN/inf.
-    """
-    values = _returns_1d(returns)
-    std = float(values.std(ddof=1))
-    return float(values.mean()) / std if std > 0.0 else 0.0
-
-
 def sample_moments(returns: npt.ArrayLike) -> SampleMoments:
     """Return the per-period Sharpe, skewness and non-excess kurtosis of ``returns``.
 
@@ -127,7 +103,7 @@ def sample_moments(returns: npt.ArrayLike) -> SampleMoments:
     returns : array_like of float, shape (n_obs,)
         Per-period simple returns (fractions), at least 2, all finite.
     """
-    values = _returns_1d(returns)
+    values = checked_returns(returns, "returns", 2)
     centred = values - values.mean()
     m2 = float(np.mean(centred**2))
     if m2 <= 0.0:

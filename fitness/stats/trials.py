@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from fitness.errors import DataError
+from fitness.stats.ratio import sharpe_from_moments_array
 from primitives.arrays import Float64Array, Int64Array
 
 _CHUNK_COLUMNS = 256
@@ -205,7 +206,7 @@ def effective_trials(
     representatives = clusters.weighted_sums[:, :n_effective] / np.asarray(clusters.weights)
     mean = representatives.mean(axis=0)
     std = representatives.std(axis=0, ddof=1)
-    sharpe = np.divide(mean, std, out=np.zeros(n_effective), where=std > 1e-14 * np.abs(mean))
+    sharpe = sharpe_from_moments_array(mean, std)
     rho = _average_correlation(matrix, np.concatenate(usable_parts), n_pairs, seed)
     rho_clipped = min(max(rho, 0.0), 1.0)
     return EffectiveTrials(

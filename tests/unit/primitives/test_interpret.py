@@ -166,19 +166,31 @@ def test_settle_bars_when_started_later_then_matches_full_history_after_settling
     np.testing.assert_array_equal(partial[settled:], full[start + settled :])
 
 
-def test_positions_when_market_columns_differ_in_length_then_value_error() -> None:
+def test_positions_when_market_columns_differ_in_length_then_market_input_error() -> None:
     market = make_market(50, 10)
     broken = SyntheticMarket(**{**market.columns(), "high": market.high[:-1]})
-    with pytest.raises(ValueError, match="differ in length"):
+    with pytest.raises(primitives.MarketInputError, match=r"differ in length: .* 49"):
         primitives.compile("long_only(gt(close, donchian_high(5)))").positions(broken)
 
 
-def test_positions_when_market_lacks_a_column_then_value_error_names_it() -> None:
+def test_positions_when_market_lacks_a_column_then_market_input_error_names_it() -> None:
     class NoVolume:
         close = np.ones(5)
 
-    with pytest.raises(ValueError, match="no column 'high'"):
+    with pytest.raises(primitives.MarketInputError, match="no column 'high'"):
         primitives.compile("long_only(gt(close, donchian_high(2)))").positions(NoVolume())  # type: ignore[arg-type]
+
+
+def test_positions_when_market_column_is_2d_then_market_input_error_names_shape() -> None:
+    market = make_market(20, 4)
+    broken = SyntheticMarket(**{**market.columns(), "close": market.close.reshape(4, 5)})
+
+    with pytest.raises(primitives.MarketInputError, match=r"'close': expected a 1-D .*\(4, 5\)"):
+        primitives.compile(SMA_TREND).positions(broken)
+
+
+def test_market_input_error_when_caught_then_a_value_error_subclass() -> None:
+    assert issubclass(primitives.MarketInputError, ValueError)
 
 
 def test_compiled_when_pickled_then_recompiled_from_text() -> None:

@@ -194,7 +194,12 @@ def test_annual_sharpe_when_daily_returns_given_then_sqrt_365_scaling() -> None:
     expected = values.mean() / values.std(ddof=1) * math.sqrt(365)
 
     assert replays.annual_sharpe(values) == pytest.approx(expected)
-    assert replays.annual_sharpe(np.zeros(5)) is None
+
+
+def test_annual_sharpe_when_flat_or_single_day_then_zero_as_every_sharpe() -> None:
+    # fitness.stats.ratio's one rule (was None here, 0.0 in the metrics)
+    assert replays.annual_sharpe(np.zeros(5)) == 0.0
+    assert replays.annual_sharpe(np.array([0.01])) == 0.0
 
 
 def test_curve_when_daily_returns_given_then_starts_at_one_on_the_day_grid() -> None:

@@ -6,10 +6,10 @@ import math
 
 import pytest
 
+from evolve.numbers import finite_or_none
 from evolve.reports.text import (
     NOT_COMPUTED,
     Markup,
-    as_number,
     failed_gates,
     failure_reasons,
     fmt,
@@ -55,7 +55,7 @@ def test_fmt_when_kinds_differ_then_units_and_precision_follow(
 @pytest.mark.parametrize("value", [None, math.nan, math.inf, -math.inf, True, "0.5", [1], {}])
 def test_fmt_when_missing_or_not_a_finite_number_then_not_computed(value: object) -> None:
     assert fmt(value, "probability") == NOT_COMPUTED
-    assert as_number(value) is None
+    assert finite_or_none(value) is None
 
 
 def test_fmt_metric_when_named_then_kind_follows_the_name() -> None:

@@ -11,6 +11,7 @@ from fitness import (
     CostModel,
     CostModelError,
     DataError,
+    SegmentError,
     simulate,
     simulate_many,
     simulate_segment,
@@ -293,14 +294,18 @@ def test_simulate_segment_when_ruined_then_statistics_count_the_dead_bars():
     np.testing.assert_array_equal(with_buckets.bucket_returns, [0.0, -1.0, 0.0])
 
 
-def test_simulate_segment_when_bounds_invalid_then_cost_model_error():
+def test_simulate_segment_when_bounds_invalid_then_segment_error_naming_them():
     open_, close, funding, target = _market(n_bars=50)
 
     for start, stop in [(-1, 10), (10, 10), (20, 10), (0, 51)]:
-        with pytest.raises(CostModelError, match="start"):
+        with pytest.raises(SegmentError, match=f"start={start}, stop={stop} .* the 50 bars"):
             simulate_segment(open_, close, funding, target, CostModel(), start, stop)
-    with pytest.raises(CostModelError, match="bucket_bars"):
+    with pytest.raises(SegmentError, match=r"bucket_bars must be >= 0 .* was -1"):
         simulate_segment(open_, close, funding, target, CostModel(), 0, 10, bucket_bars=-1)
+
+
+def test_segment_error_when_raised_then_an_input_error_not_a_cost_model_error():
+    assert issubclass(SegmentError, ValueError) and not issubclass(SegmentError, CostModelError)
 
 
 def test_simulate_segment_when_bad_value_inside_then_error_names_global_index():
