@@ -42,7 +42,7 @@ def test_main_when_option_misspelt_then_command_usage_and_suggestion(
 def test_main_when_nested_command_option_misspelt_then_nested_usage(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    code = main(["data", "ls", "--hom=/tmp"])
+    code = main(["data", "ls", "--hme=/tmp"])
 
     err = capsys.readouterr().err
     assert code == 2 and err.startswith("usage: evolve data ls ")
