@@ -320,7 +320,11 @@ def test_list_datasets_when_bars_file_damaged_then_flagged_with_manifest_kept(tm
     assert str(bars) in damaged.problem and "re-import" in damaged.problem
     assert damaged.n_bars == 50  # the manifest is still shown
     assert listed["testex/SHORT-1h"].problem == ""
-    expected = {"truncated": "unreadable bars file", "missing": "missing", "other-length": "30 rows"}
+    expected = {
+        "truncated": "unreadable bars file",
+        "missing": "missing",
+        "other-length": "30 rows",
+    }
     assert expected[damage] in damaged.problem
 
 
