@@ -357,7 +357,7 @@ def files_problem(info: DatasetInfo) -> str:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    expected = {"bars": (info.bars_path, info.n_bars)}
+    expected: dict[str, tuple[Path, int | None]] = {"bars": (info.bars_path, info.n_bars)}
     files = info.manifest.get("files")
     if isinstance(files, Mapping) and files.get("funding"):
         expected["funding"] = (info.funding_path, None)
