@@ -9,16 +9,18 @@ imports (fitness, rich, ray, ccxt) happen inside handlers, so ``evolve --help`` 
 from __future__ import annotations
 
 import argparse
+import difflib
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from evolve import __version__
+from evolve.cli import backtest as backtest_command
 from evolve.cli import data as data_command
+from evolve.cli import language as language_command
 from evolve.cli import promote as promote_command
 from evolve.cli import run as run_command
 from evolve.cli import runs as runs_command
-from evolve.errors import INPUT_ERRORS
 
 # the registry: every command module registers its subcommands (paper/live come later)
 COMMANDS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None], ...] = (
@@ -26,6 +28,8 @@ COMMANDS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], 
     run_command.register,
     runs_command.register,
     promote_command.register,
+    backtest_command.register,
+    language_command.register,
 )
 
 DESCRIPTION = """\
@@ -41,6 +45,10 @@ examples:
   evolve lineage ID                               an individual's ancestry with scores
   evolve promote                                  the promotion gauntlet on the latest run
   evolve report RUN                               regenerate report.html and promotion.md
+  evolve runs --compare RUN RUN                   runs side by side
+  evolve backtest "long_only(gt(close, sma(close, 50)))" --plot chart.svg
+                                                  one strategy: metrics per split and symbol
+  evolve primitives                               the strategy language
   evolve data ls                                  list datasets (bundled ones included)
   evolve data show bundled/BTCUSDT-1h             manifest, gaps and first/last bars
   evolve data import btc.csv --symbol BTCUSDT --timeframe 1h --funding funding.csv
@@ -66,23 +74,57 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
     for register in COMMANDS:
         register(subparsers)
+    for command in _command_parsers(parser):
+        command.set_defaults(command_parser=command)
     return parser
+
+
+def _command_parsers(parser: argparse.ArgumentParser) -> Iterator[argparse.ArgumentParser]:
+    """Yield every (nested) command parser below ``parser``."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for command in dict.fromkeys(action.choices.values()):  # aliases once
+                yield command
+                yield from _command_parsers(command)
+
+
+def suggestion(parser: argparse.ArgumentParser, unknown: list[str]) -> str:
+    """Return "; did you mean --x?" for the first unknown option close to one of ``parser``'s."""
+    known = [flag for action in parser._actions for flag in action.option_strings]
+    for word in unknown:
+        if word.startswith("-"):
+            close = difflib.get_close_matches(word.split("=", 1)[0], known, n=1, cutoff=0.6)
+            if close:
+                return f"; did you mean {close[0]}?"
+    return ""
+
+
+def _parse(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
+    """Parse ``argv``; an unknown argument is reported by the command it was given to (its
+    usage, and the closest option), not by the top-level parser."""
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        command = getattr(args, "command_parser", None) or parser
+        command.error(f"unrecognized arguments: {' '.join(unknown)}{suggestion(command, unknown)}")
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the ``evolve`` command line and return its exit code (see the module docstring)."""
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args = _parse(parser, argv)
     except SystemExit as e:  # --help, --version (0) and usage errors (2)
         return e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
     handler = getattr(args, "handler", None)
     if handler is None:
         (getattr(args, "print_help", None) or parser.print_help)()
         return 2
+    from evolve.errors import input_errors  # fitness, pydantic: after parsing, never for --help
+
     try:
         return int(handler(args) or 0)
-    except INPUT_ERRORS as e:
+    except input_errors() as e:
         print(f"evolve: error: {one_line(e)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -10,6 +10,7 @@ from typing import IO, Any
 
 from rich.console import Console, Group
 from rich.live import Live
+from rich.spinner import Spinner
 from rich.table import Table
 from rich.text import Text
 
@@ -24,6 +25,7 @@ from evolve.engine.events import (
     RunInterrupted,
     RunStarted,
     WorkerFailed,
+    WorkersStarting,
 )
 from evolve.engine.summary import (
     RunSummary,
@@ -54,10 +56,10 @@ def generation_line(event: GenerationCompleted) -> str:
         f"  best {best}  feasible {event.n_feasible}/{event.population_size}"
         f"  pareto {event.pareto_size}  hof {event.hall_of_fame_size}"
         f"  val-score {format_number(event.validation_score)}"
-        f" (best {format_number(event.best_validation_score)}, stale {event.stale_generations})"
+        f" (best {format_number(event.best_validation_score)}, stale {_stale(event)})"
         f"  trials {event.n_trials:,}  evals/s {format_number(event.evaluations_per_second)}"
         f"  memo {_percent(event.memo_hit_rate)}  semantic {_percent(event.semantic_hit_rate)}"
-        f"  workers {event.workers}  unique {_percent(event.unique_structures)}"
+        f"  workers {_workers(event)}  unique {_percent(event.unique_structures)}"
         f"  size {event.mean_size:.1f}"
         + (f"  immigrants {event.n_immigrants}" if event.n_immigrants else "")
     )
@@ -84,6 +86,8 @@ class ProgressView:
         """Render one event."""
         if isinstance(event, RunStarted | Resumed):
             self._start(event)
+        elif isinstance(event, WorkersStarting):
+            self._workers_starting(event)
         elif isinstance(event, GenerationCompleted):
             self._generation(event)
         elif isinstance(event, WorkerFailed):
@@ -131,6 +135,14 @@ class ProgressView:
                 f"{event.n_generations} generations, {event.workers} worker(s)"
             )
 
+    def _workers_starting(self, event: WorkersStarting) -> None:
+        if event.ray:
+            self._print(f"starting Ray ({event.workers} workers)…")
+        if self.live_mode and self._live is None:
+            waiting = Spinner("dots", text=Text("waiting for the first generation…", style="dim"))
+            self._live = Live(waiting, console=self.console, refresh_per_second=4)
+            self._live.start()
+
     def _generation(self, event: GenerationCompleted) -> None:
         if not self.live_mode:
             self.console.print(generation_line(event), highlight=False, soft_wrap=True)
@@ -143,49 +155,112 @@ class ProgressView:
             self._live.update(panel)
 
     def _panel(self, event: GenerationCompleted) -> Group:
-        data = f"{self._header.get('data', '')} {self._header.get('timeframe', '')}"
-        header = Text.assemble(
-            ("run ", "dim"), (str(self._header.get("run", "")), "bold"),
-            ("  data ", "dim"), data,
-            ("  seed ", "dim"), str(self._header.get("seed", "")),
-            ("\ngeneration ", "dim"), (f"{event.generation}/{event.n_generations}", "bold"),
-            ("  elapsed ", "dim"), format_seconds(event.elapsed_seconds),
-            ("  eta ", "dim"), format_seconds(event.eta_seconds),
-            ("  evals/s ", "dim"), format_number(event.evaluations_per_second),
-            ("  memo ", "dim"), _percent(event.memo_hit_rate),
-            ("  semantic cache ", "dim"), _percent(event.semantic_hit_rate),
-            ("  workers ", "dim"), str(event.workers),
-            ("\ntrials ", "dim"), f"{event.n_trials:,}",
-            ("  feasible ", "dim"), f"{event.n_feasible}/{event.population_size}",
-            ("  pareto ", "dim"), str(event.pareto_size),
-            ("  hall of fame ", "dim"), str(event.hall_of_fame_size),
-            ("  unique structures ", "dim"), _percent(event.unique_structures),
-            ("  mean size ", "dim"), f"{event.mean_size:.1f}",
-            ("\nvalidation score ", "dim"), format_number(event.validation_score),
-            ("  best ", "dim"), format_number(event.best_validation_score),
-            ("  generations without improvement ", "dim"), str(event.stale_generations),
-        )  # fmt: skip
-        objectives = Table(box=None, padding=(0, 2), show_edge=False)
-        objectives.add_column("objective", style="dim")
-        objectives.add_column("best", justify="right")
-        objectives.add_column("median", justify="right")
-        for name, best, median in zip(
-            event.objective_names, event.objective_best, event.objective_median, strict=True
-        ):
-            objectives.add_row(name, format_number(best), format_number(median))
-        top = Table(title="hall of fame (top 5)", title_justify="left", box=None, expand=True)
-        top.add_column("expression", overflow="ellipsis", no_wrap=True, ratio=1)
-        for title in ("score", "val Sharpe", "trades", "stability"):
-            top.add_column(title, justify="right", no_wrap=True, min_width=len(title))
-        for member in event.top:
-            top.add_row(
-                member.pretty,
-                format_number(member.robust_score),
-                format_number(member.validation_sharpe),
-                format_number(member.validation_trades),
-                format_stability(member.stability),
-            )
-        return Group(header, Text(""), objectives, Text(""), top)
+        return panel(event, self._header, width=self.console.width)
+
+
+def _stale(event: GenerationCompleted) -> str:
+    if event.patience <= 0:
+        return f"{event.stale_generations} (no early stop)"
+    return f"{event.stale_generations}/{event.patience}"
+
+
+def _workers(event: GenerationCompleted) -> str:
+    busy = "" if not math.isfinite(event.busy_share) else f" ({_percent(event.busy_share)} busy)"
+    return f"{event.workers}{busy}"
+
+
+def header_text(event: GenerationCompleted, run: dict[str, Any]) -> Text:
+    """Return the panel's header: run, progress, throughput, caches, workers, stopping."""
+    share = event.generation / event.n_generations if event.n_generations else math.nan
+    data = f"{run.get('data', '')} {run.get('timeframe', '')}".strip()
+    return Text.assemble(
+        ("run ", "dim"), (str(run.get("run", "")), "bold"),
+        ("  data ", "dim"), data,
+        ("  seed ", "dim"), str(run.get("seed", "")),
+        ("\ngeneration ", "dim"),
+        (f"{event.generation}/{event.n_generations} ({_percent(share)})", "bold"),
+        ("  elapsed ", "dim"), format_seconds(event.elapsed_seconds),
+        ("  eta ", "dim"), format_seconds(event.eta_seconds),
+        ("  evals/s ", "dim"), format_number(event.evaluations_per_second),
+        ("  trials ", "dim"), f"{event.n_trials:,}",
+        ("\nmemo hits ", "dim"), _percent(event.memo_hit_rate),
+        ("  semantic cache hits ", "dim"), _percent(event.semantic_hit_rate),
+        ("  workers ", "dim"), _workers(event),
+        ("  feasible ", "dim"), f"{event.n_feasible}/{event.population_size}",
+        ("  unique structures ", "dim"), _percent(event.unique_structures),
+        ("  mean size ", "dim"), f"{event.mean_size:.1f}",
+        ("\npareto ", "dim"), str(event.pareto_size),
+        ("  hall of fame ", "dim"), str(event.hall_of_fame_size),
+        ("  validation score ", "dim"), format_number(event.validation_score),
+        ("  best ", "dim"), format_number(event.best_validation_score),
+        ("  stale generations ", "dim"), _stale(event),
+    )  # fmt: skip
+
+
+def _numbers_table(title: str, first: str, columns: tuple[str, ...]) -> Table:
+    table = Table(title=title, title_justify="left", box=None, expand=True, padding=(0, 1))
+    table.add_column(first, justify="right", no_wrap=True)
+    for column in columns:
+        table.add_column(column, justify="right", no_wrap=True, min_width=len(column))
+    table.add_column("expression", overflow="ellipsis", no_wrap=True, ratio=1)
+    return table
+
+
+def top_table(event: GenerationCompleted) -> Table:
+    """Return the hall of fame's best members by robust score."""
+    table = _numbers_table(
+        f"hall of fame (top {len(event.top)})", "#", ("score", "val Sharpe", "trades", "stability")
+    )
+    for rank, member in enumerate(event.top, start=1):
+        table.add_row(
+            str(rank),
+            format_number(member.robust_score),
+            format_number(member.validation_sharpe),
+            format_number(member.validation_trades),
+            format_stability(member.stability),
+            member.pretty,
+        )
+    return table
+
+
+def pareto_table(event: GenerationCompleted) -> Table:
+    """Return the Pareto front by complexity: one row per node count, simplest first."""
+    table = _numbers_table(
+        "pareto front by complexity", "nodes", ("score", "drawdown", "val Sharpe")
+    )
+    for row in event.pareto:
+        table.add_row(
+            str(row.n_nodes),
+            format_number(row.robust_score),
+            format_number(row.max_drawdown),
+            format_number(row.validation_sharpe),
+            row.pretty,
+        )
+    return table
+
+
+def panel(event: GenerationCompleted, run: dict[str, Any], *, width: int = 120) -> Group:
+    """Return the live panel of one generation: header, objectives, Pareto front and top-k.
+
+    The front and the top-k sit side by side from 140 columns, one above the other below.
+    """
+    objectives = Table(box=None, padding=(0, 2), show_edge=False)
+    objectives.add_column("objective", style="dim")
+    objectives.add_column("best", justify="right")
+    objectives.add_column("median", justify="right")
+    for name, best, median in zip(
+        event.objective_names, event.objective_best, event.objective_median, strict=True
+    ):
+        objectives.add_row(name, format_number(best), format_number(median))
+    tables: Any
+    if width >= 140:
+        tables = Table.grid(expand=True, padding=(0, 2))
+        tables.add_column(ratio=1)
+        tables.add_column(ratio=1)
+        tables.add_row(pareto_table(event), top_table(event))
+    else:
+        tables = Group(pareto_table(event), Text(""), top_table(event))
+    return Group(header_text(event, run), Text(""), objectives, Text(""), tables)
 
 
 def make_view(stream: IO[str] | None = None, *, plain: bool | None = None) -> ProgressView:

@@ -29,10 +29,19 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "score in the hall of fame, data and start time. A run killed by SIGKILL still "
             "says 'running' until it is resumed."
         ),
-        epilog="examples:\n  evolve runs\n  evolve runs --runs-root /data/runs",
+        epilog="examples:\n  evolve runs\n  evolve runs --runs-root /data/runs\n"
+        "  evolve runs --compare 20250101-120000-s0-ab12 20250102-090000-s1-cd34\n"
+        "  evolve runs --compare runs/a runs/b runs/c",
         formatter_class=_RAW,
     )
     add_option(runs, "runs_root")
+    runs.add_argument(
+        "--compare",
+        nargs="+",
+        metavar="RUN",
+        help="put these runs side by side (run ids under the runs root, or directories): seed, "
+        "data, generations, trials, best score, hall-of-fame size, promoted count",
+    )
     runs.set_defaults(handler=runs_command)
 
     lineage = subparsers.add_parser(
@@ -56,7 +65,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     lineage.set_defaults(handler=lineage_command)
 
 
-def _console() -> Console:
+def console() -> Console:
+    """Return a console for tables: terminal width, or 200 columns into pipes and logs."""
     import sys
 
     from rich.console import Console
@@ -92,10 +102,12 @@ def runs_command(args: argparse.Namespace) -> int:
     from populations import list_runs
 
     root = _runs_root(args.runs_root)
+    if args.compare:
+        return compare_runs([_named_run(root, name) for name in args.compare])
     runs = list_runs(root)
-    console = _console()
+    out = console()
     if not runs:
-        console.print(f"no runs under {root.resolve()}; start one with `evolve run`")
+        out.print(f"no runs under {root.resolve()}; start one with `evolve run`")
         return 0
     table = Table(title=f"runs in {root.resolve()}", title_justify="left")
     for header in ("run id", "status", "generation", "trials", "best score", "data", "created"):
@@ -110,7 +122,78 @@ def runs_command(args: argparse.Namespace) -> int:
             ", ".join(entry.get("name", "?") for entry in manifest.data),
             manifest.created_at[:19].replace("T", " "),
         )
-    console.print(table)
+    out.print(table)
+    return 0
+
+
+def _named_run(root: Path, name: str) -> RunDir:
+    from populations import RunDir
+
+    path = Path(name)
+    if not path.is_dir() and (root / name).is_dir():
+        path = root / name
+    return RunDir.open(path)
+
+
+def _hall_size(run_dir: RunDir) -> int | None:
+    import json
+
+    try:
+        return len(json.loads(run_dir.hall_of_fame_path.read_text("utf-8"))["members"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _promoted(run_dir: RunDir) -> str:
+    import json
+
+    path = run_dir.path / "promotion.json"
+    try:
+        summary = json.loads(path.read_text("utf-8"))["summary"]
+        return f"{int(summary['n_promoted'])} of {int(summary['n_candidates'])}"
+    except FileNotFoundError:
+        return "not promoted yet"
+    except (OSError, ValueError, KeyError, TypeError):
+        return "unreadable promotion.json"
+
+
+def compare_rows(run_dirs: list[RunDir]) -> list[tuple[str, list[str]]]:
+    """Return ``(fact, one value per run)`` rows: the runs side by side."""
+    from evolve.engine.summary import format_number
+
+    manifests = [run_dir.read_manifest() for run_dir in run_dirs]
+    facts: list[tuple[str, Any]] = [
+        ("status", lambda r, m: m.status),
+        ("seed", lambda r, m: str(m.seed)),
+        ("data", lambda r, m: ", ".join(e.get("name", "?") for e in m.data)),
+        (
+            "generations",
+            lambda r, m: f"{m.generation if m.generation >= 0 else '-'}/{m.n_generations}",
+        ),
+        ("trials", lambda r, m: f"{m.n_evaluated:,}"),
+        ("best score", lambda r, m: format_number(_best_score(r))),
+        ("hall of fame", lambda r, m: "-" if _hall_size(r) is None else str(_hall_size(r))),
+        ("promoted", lambda r, m: _promoted(r)),
+        ("config hash", lambda r, m: m.config_hash[:12]),
+        ("created", lambda r, m: m.created_at[:19].replace("T", " ")),
+    ]
+    return [
+        (name, [value(r, m) for r, m in zip(run_dirs, manifests, strict=True)])
+        for name, value in facts
+    ]
+
+
+def compare_runs(run_dirs: list[RunDir]) -> int:
+    """Print runs side by side, one column per run (``evolve runs --compare``)."""
+    from rich.table import Table
+
+    table = Table(title="runs side by side", title_justify="left")
+    table.add_column("")
+    for run_dir in run_dirs:
+        table.add_column(run_dir.run_id, overflow="fold")
+    for name, values in compare_rows(run_dirs):
+        table.add_row(name, *values)
+    console().print(table)
     return 0
 
 
@@ -134,7 +217,7 @@ def lineage_command(args: argparse.Namespace) -> int:
             )
         run_dir = found
     rows = ancestry(LineageStore(run_dir).read(), args.id, max_depth=args.depth)
-    console = _console()
+    out = console()
     table = Table(title=f"ancestry of {rows[0]['id']} (run {run_dir.run_id})", title_justify="left")
     for header in ("depth", "id", "generation", "operator", "objectives", "parents", "expression"):
         table.add_column(header, overflow="fold" if header == "expression" else "ellipsis")
@@ -150,5 +233,5 @@ def lineage_command(args: argparse.Namespace) -> int:
             ", ".join(str(parent)[:8] for parent in parents) or "-",
             str(row["expression"]),
         )
-    console.print(table)
+    out.print(table)
     return 0

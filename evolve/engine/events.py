@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
@@ -72,6 +73,27 @@ class TopMember:
 
 
 @dataclass(frozen=True, slots=True)
+class ParetoRow:
+    """One row of the live Pareto front by complexity: the best hall-of-fame member of one
+    node count, listed only when it scores better than every simpler member."""
+
+    n_nodes: int
+    robust_score: float
+    max_drawdown: float
+    validation_sharpe: float
+    pretty: str
+
+
+@dataclass(frozen=True, slots=True)
+class WorkersStarting:
+    """The evaluator is about to start (a local Ray instance takes seconds when ``ray``)."""
+
+    name: ClassVar[str] = "workers_starting"
+    workers: int
+    ray: bool
+
+
+@dataclass(frozen=True, slots=True)
 class GenerationCompleted:
     """A generation was evaluated, selected and checkpointed; the live view's statistics."""
 
@@ -102,6 +124,9 @@ class GenerationCompleted:
     validation_score: float
     best_validation_score: float
     stale_generations: int
+    patience: int = 0
+    busy_share: float = math.nan
+    pareto: list[ParetoRow] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +195,7 @@ class RunFailed:
 Event = (
     RunStarted
     | Resumed
+    | WorkersStarting
     | GenerationCompleted
     | CheckpointWritten
     | WorkerFailed

@@ -18,7 +18,7 @@ import numpy as np
 from deap import gp
 
 from evolve.config import RunConfig
-from evolve.engine.events import GenerationCompleted, TopMember
+from evolve.engine.events import GenerationCompleted, ParetoRow, TopMember
 from evolve.engine.individuals import (
     Diversity,
     Individual,
@@ -372,7 +372,46 @@ class GenerationStep:
             validation_score=validation_score,
             best_validation_score=state.best_validation_score,
             stale_generations=state.stale_generations,
+            patience=self.gp.patience,
+            busy_share=_busy_share(stats),
+            pareto=_pareto_rows(
+                members, state.members, self.score_index, self.directions[self.score_index]
+            ),
         )
+
+
+def _busy_share(stats: Any) -> float:
+    capacity = stats.seconds * stats.n_workers
+    return stats.worker_seconds / capacity if capacity > 0 else math.nan
+
+
+def _pareto_rows(
+    members: Sequence[HallOfFameEntry], details: dict[str, Any], score_index: int, direction: int
+) -> list[ParetoRow]:
+    """Return the live view's front by complexity: per node count the best-scoring member
+    (``members`` come best first), kept when it beats every simpler one."""
+    best: dict[int, HallOfFameEntry] = {}
+    for entry in members:
+        if entry.feasible and entry.id in details:
+            best.setdefault(entry.n_nodes, entry)
+    rows, record = [], -math.inf
+    for n_nodes in sorted(best):
+        entry = best[n_nodes]
+        score = float(entry.objectives[score_index])
+        if direction * score <= record:
+            continue
+        record = direction * score
+        member = details[entry.id]
+        rows.append(
+            ParetoRow(
+                n_nodes=n_nodes,
+                robust_score=score,
+                max_drawdown=float(member["train"].get("max_drawdown", math.nan)),
+                validation_sharpe=validation_sharpe(member),
+                pretty=str(member["pretty"]),
+            )
+        )
+    return rows
 
 
 def _rate(hits: int, misses: int) -> float:

@@ -65,6 +65,7 @@ from evolve.engine.events import (
     RunInterrupted,
     RunStarted,
     WorkerFailed,
+    WorkersStarting,
     emit,
 )
 from evolve.engine.generation import GenerationStep
@@ -181,6 +182,8 @@ class Engine:
         """
         evaluator = None
         try:
+            workers, address = self.config.workers(), self.config.run.ray_address
+            emit(self.sinks, WorkersStarting(workers, ray=workers > 1 or bool(address)))
             evaluator = self._evaluator()
             self.step = GenerationStep(
                 self.config,

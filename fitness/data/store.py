@@ -54,8 +54,9 @@ class DatasetNotFoundError(DataError, FileNotFoundError):
 class DatasetInfo:
     """A stored dataset: its ``name``, directory ``path`` and parsed ``manifest`` (read-only).
 
-    ``problem`` is non-empty only in :func:`list_datasets` results whose manifest could not be
-    read; such entries have an empty manifest.
+    ``problem`` is non-empty only in :func:`list_datasets` results that are damaged: an
+    unreadable manifest (the manifest is then empty) or a truncated, missing or mismatched
+    Parquet file (the manifest is kept).
     """
 
     name: str
@@ -319,7 +320,9 @@ def read_info_at(directory: Path, *, name: str | None = None) -> DatasetInfo:
 def list_datasets(*, home: Path | None = None, include_bundled: bool = True) -> list[DatasetInfo]:
     """Return every dataset, bundled first, then the store's sorted by name.
 
-    Unreadable datasets are listed with ``problem`` set instead of raising.
+    Unreadable datasets — a bad manifest, or a Parquet file whose footer is unreadable or
+    whose row count differs from the manifest (:func:`files_problem`) — are listed with
+    ``problem`` set instead of raising.
     """
     found: list[DatasetInfo] = []
     roots = [(BUNDLED_GROUP, BUNDLED_DIR)] if include_bundled else []
@@ -334,10 +337,43 @@ def list_datasets(*, home: Path | None = None, include_bundled: bool = True) -> 
                 continue
             name = f"{group}/{directory.name}"
             try:
-                found.append(read_info_at(directory, name=name))
+                info = read_info_at(directory, name=name)
             except DataError as e:
                 found.append(DatasetInfo(name=name, path=directory, problem=str(e)))
+                continue
+            problem = files_problem(info)
+            found.append(
+                info if not problem else DatasetInfo(name, directory, info.manifest, problem)
+            )
     return found
+
+
+def files_problem(info: DatasetInfo) -> str:
+    """Return why a dataset's Parquet files cannot be what its manifest says ("" if sound).
+
+    Reads only each file's footer (row count), not the bars: a truncated or overwritten file
+    has no valid footer or another row count. The content hash is verified on load.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    expected: dict[str, tuple[Path, int | None]] = {"bars": (info.bars_path, info.n_bars)}
+    files = info.manifest.get("files")
+    if isinstance(files, Mapping) and files.get("funding"):
+        expected["funding"] = (info.funding_path, None)
+    for label, (path, n_rows) in expected.items():
+        try:
+            rows = pq.read_metadata(path).num_rows
+        except FileNotFoundError:
+            return f"{path}: {label} file missing; re-import or re-fetch the dataset"
+        except (OSError, pa.ArrowException) as e:
+            return f"{path}: unreadable {label} file ({e}); re-import or re-fetch the dataset"
+        if n_rows is not None and rows != n_rows:
+            return (
+                f"{path}: {rows} rows, the manifest says {n_rows}; re-import or re-fetch "
+                "the dataset"
+            )
+    return ""
 
 
 def is_file_reference(name_or_path: str | Path, *, home: Path | None = None) -> bool:

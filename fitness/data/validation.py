@@ -43,6 +43,18 @@ class RowLocator:
         return text
 
 
+def plain(value: object) -> str:
+    """Return a number as people write it (``3.0``, ``nan``), not ``np.float64(3.0)``.
+
+    NumPy 2 scalars repr as ``np.float64(3.0)``; ``float``'s repr is the shortest text that
+    reads back to the same value, so a message still names the exact cell content.
+    """
+    try:
+        return repr(float(value))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return repr(value)
+
+
 def first_true(mask: np.ndarray) -> int:
     """Return the index of the first True in ``mask``, or -1 when there is none."""
     hits = np.flatnonzero(mask)
@@ -168,37 +180,37 @@ def check_values(columns: Mapping[str, Float64Array], locator: RowLocator) -> No
         if bad >= 0:
             what = "a funding rate" if column == "funding_rate" else "a finite number"
             raise DataError(
-                f"{locator.row(bad)}, column {column}: value is {columns[column][bad]} "
+                f"{locator.row(bad)}, column {column}: value is {plain(columns[column][bad])} "
                 f"(expected {what}); fix or drop the row in the source data"
             )
     for column in PRICE_COLUMNS:
         bad = first_true(columns[column] <= 0.0)
         if bad >= 0:
             raise DataError(
-                f"{locator.row(bad)}, column {column}: price {columns[column][bad]!r} is not "
+                f"{locator.row(bad)}, column {column}: price {plain(columns[column][bad])} is not "
                 "positive (expected a price > 0); fix or drop the row in the source data"
             )
     high, low = columns["high"], columns["low"]
     bad = first_true(high < low)
     if bad >= 0:
         raise DataError(
-            f"{locator.row(bad)}, columns high/low: high < low (high {high[bad]!r}, low "
-            f"{low[bad]!r}; expected high >= low); the columns may be swapped — fix the source"
+            f"{locator.row(bad)}, columns high/low: high < low (high {plain(high[bad])}, low "
+            f"{plain(low[bad])}; expected high >= low); the columns may be swapped — fix the source"
         )
     for column in ("open", "close"):
         values = columns[column]
         bad = first_true((values < low) | (values > high))
         if bad >= 0:
             raise DataError(
-                f"{locator.row(bad)}, column {column}: {column} {values[bad]!r} is outside "
-                f"[low, high] = [{low[bad]!r}, {high[bad]!r}] (expected low <= {column} <= "
-                "high); fix the row in the source data"
+                f"{locator.row(bad)}, column {column}: {column} {plain(values[bad])} is "
+                f"outside [low, high] = [{plain(low[bad])}, {plain(high[bad])}] (expected "
+                f"low <= {column} <= high); fix the row in the source data"
             )
     bad = first_true(columns["volume"] < 0.0)
     if bad >= 0:
         raise DataError(
-            f"{locator.row(bad)}, column volume: volume {columns['volume'][bad]!r} is negative "
-            "(expected >= 0); fix or drop the row in the source data"
+            f"{locator.row(bad)}, column volume: volume {plain(columns['volume'][bad])} is "
+            "negative (expected >= 0); fix or drop the row in the source data"
         )
 
 
@@ -270,8 +282,8 @@ def check_funding(
     bad = first_true(~np.isfinite(rates))
     if bad >= 0:
         raise DataError(
-            f"{locator.row(bad)}, column funding_rate: value is {rates[bad]} (expected a finite "
-            "funding rate); fix or drop the row"
+            f"{locator.row(bad)}, column funding_rate: value is {plain(rates[bad])} (expected "
+            "a finite funding rate); fix or drop the row"
         )
     check_increasing(times, locator, what="settlement time")
     return times, rates + 0.0  # + 0.0 turns -0.0 into 0.0, so equal data hash equally

@@ -346,6 +346,23 @@ def test_data_ls_when_store_has_a_dataset_then_table_lists_it_and_bundled(
     assert f"data home: {home}" in out
 
 
+def test_data_ls_when_bars_parquet_truncated_then_listed_as_damaged_naming_the_file(
+    capsys, workdir, home, inputs
+):
+    run(capsys, *import_args(write_csv(inputs / "b.csv", make_bar_columns(100, seed=1)), home))
+    bars = home / "datasets/local/BTCUSDT-1h/bars.parquet"
+    bars.write_bytes(bars.read_bytes()[: bars.stat().st_size // 2])
+
+    code, out, _ = run(capsys, "data", "ls", "--home", str(home))
+
+    assert code == 0
+    row = next(
+        line for line in out.splitlines() if "local/BTCUSDT-1h" in line and "damaged:" not in line
+    )
+    assert "damaged" in row
+    assert "damaged: local/BTCUSDT-1h:" in out and "bars.parquet" in out
+
+
 def test_data_show_when_bundled_then_manifest_gaps_and_first_last_rows(capsys, workdir):
     code, out, _ = run(capsys, "data", "show", "bundled/BTCUSDT-1h", "--rows", "2")
 

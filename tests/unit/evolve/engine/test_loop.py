@@ -21,6 +21,7 @@ from evolve.engine.events import (
     RunFinished,
     RunInterrupted,
     RunStarted,
+    WorkersStarting,
 )
 from evolve.engine.generation import GenerationStep
 from evolve.engine.individuals import Scored
@@ -80,11 +81,18 @@ def test_new_run_when_finished_then_run_dir_holds_everything_in_design(tmp_path:
     names = [e["event"] for e in read_events(run_dir.events_path)]
     assert names[0] == "run_started" and names[-1] == "run_finished"
     assert names.count("generation") == 4 and names.count("checkpoint") == 4
-    assert [type(e) for e in recorder.events[:3]] == [
+    assert [type(e) for e in recorder.events[:4]] == [
         RunStarted,
+        WorkersStarting,
         CheckpointWritten,
         GenerationCompleted,
     ]
+    assert recorder.events[1] == WorkersStarting(1, ray=False)  # small_config: in-process
+    last = recorder.of_type(GenerationCompleted)[-1]
+    assert last.patience == small_config().gp.patience and last.pareto
+    nodes = [row.n_nodes for row in last.pareto]
+    scores = [row.robust_score for row in last.pareto]
+    assert nodes == sorted(set(nodes)) and scores == sorted(scores)  # a front: simpler = worse
     assert isinstance(recorder.events[-1], RunFinished)
 
 

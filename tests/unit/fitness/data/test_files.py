@@ -203,3 +203,18 @@ def test_read_bar_file_when_awkward_decimals_then_fast_and_exact_readers_agree(t
         hashes.add(series_from_columns(columns, symbol="X", timeframe="1h").content_hash)
 
     assert len(hashes) == 1
+
+
+def test_read_bar_file_when_csv_close_outside_range_then_plain_numbers_in_message(tmp_path):
+    path = tmp_path / "bad.csv"
+    lines = ["timestamp,open,high,low,close,volume"]
+    lines += [f"{START_MS + i * HOUR},1.5,2,1,1.5,1" for i in range(3)]
+    lines.append(f"{START_MS + 3 * HOUR},1.5,2,1,3,1")
+    path.write_text("\n".join(lines) + "\n")
+
+    with pytest.raises(DataError) as caught:
+        read_bar_file(path, symbol="X", timeframe="1h")
+
+    message = str(caught.value)
+    assert "column close: close 3.0 is outside [low, high] = [1.0, 2.0]" in message
+    assert "np." not in message and "float64" not in message

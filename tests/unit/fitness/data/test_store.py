@@ -300,3 +300,40 @@ def test_make_bundled_when_rerun_then_byte_identical_to_committed_bundle():
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "bundle is up to date" in result.stdout
+
+
+@pytest.mark.parametrize("damage", ["truncated", "missing", "other-length"])
+def test_list_datasets_when_bars_file_damaged_then_flagged_with_manifest_kept(tmp_path, damage):
+    info = save_dataset(make_bars(50, seed=1), home=tmp_path, name=NAME)
+    save_dataset(make_bars(30, seed=2), home=tmp_path, name="testex/SHORT-1h")
+    bars = info.path / "bars.parquet"
+    if damage == "truncated":
+        bars.write_bytes(bars.read_bytes()[: bars.stat().st_size // 2])
+    elif damage == "missing":
+        bars.unlink()
+    else:
+        shutil.copyfile(tmp_path / "datasets/testex/SHORT-1h/bars.parquet", bars)
+
+    listed = {item.name: item for item in list_datasets(home=tmp_path, include_bundled=False)}
+
+    damaged = listed[NAME]
+    assert str(bars) in damaged.problem and "re-import" in damaged.problem
+    assert damaged.n_bars == 50  # the manifest is still shown
+    assert listed["testex/SHORT-1h"].problem == ""
+    expected = {
+        "truncated": "unreadable bars file",
+        "missing": "missing",
+        "other-length": "30 rows",
+    }
+    assert expected[damage] in damaged.problem
+
+
+def test_list_datasets_when_funding_file_truncated_then_flagged(tmp_path: Path):
+    series = make_bars(50, seed=1)
+    info = save_dataset(series, home=tmp_path, name=NAME, funding=funding_for(series))
+    funding = info.funding_path
+    funding.write_bytes(funding.read_bytes()[:20])
+
+    [listed] = list_datasets(home=tmp_path, include_bundled=False)
+
+    assert "unreadable funding file" in listed.problem
