@@ -181,7 +181,7 @@ class ProgressView:
             top.add_row(
                 member.pretty,
                 format_number(member.robust_score),
-                format_number(member.validation_sharpe),
+                format_number(member.validation_sharpe_annual),
                 format_number(member.validation_trades),
                 format_stability(member.stability),
             )

@@ -66,7 +66,7 @@ class TopMember:
     id: str
     pretty: str
     robust_score: float
-    validation_sharpe: float
+    validation_sharpe_annual: float
     validation_trades: float
     stability: float | None
 

@@ -68,6 +68,8 @@ class Evaluation:
     ----------
     id, text : str
         Strategy id and canonical text (DESIGN §3).
+    pretty : str
+        Human-readable form of the expression (rendered once, from the evaluated tree).
     n_nodes, depth, lookback_bars : int
         Tree size, height and indicator warm-up in bars.
     objectives : tuple of float
@@ -104,6 +106,7 @@ class Evaluation:
 
     id: str
     text: str
+    pretty: str
     n_nodes: int
     depth: int
     lookback_bars: int
@@ -297,6 +300,7 @@ def _assemble(
     return Evaluation(
         id=strategy.id,
         text=strategy.text,
+        pretty=strategy.pretty,
         n_nodes=strategy.size,
         depth=strategy.depth,
         lookback_bars=strategy.lookback,
