@@ -184,22 +184,28 @@ class GenerationStep:
             key=lambda member: member.id,
         )
         if self.gp.probe_copies > 0 and unprobed:
-            stabilities = self._probe([member.text for member in unprobed])
+            stabilities = self._probe(unprobed)
             for member, stability in zip(unprobed, stabilities, strict=True):
                 hall.replace(member.with_stability(stability))
 
-    def _probe(self, texts: Sequence[str]) -> list[float]:
+    def _probe(self, members: Sequence[Member]) -> list[float]:
         # Two passes over the same generator state: the first draws every member's copies
         # (exactly the draws perturbation_probe makes) so that all of them go through the
         # evaluator in one batch, using every worker; the second replays the draws through
-        # perturbation_probe, answered from that batch.
+        # perturbation_probe, answered from that batch. The members' own scores come from
+        # their records: a member is never evaluated again.
         from fitness import perturbation_probe, perturbed_texts
 
         start = self.rng.bit_generator.state
-        wanted = list(texts)
-        for text in texts:
-            wanted.extend(perturbed_texts(text, self.rng, self.gp.probe_copies))
-        answers = {e.text: e for e in self._evaluate(list(dict.fromkeys(wanted)))}
+        texts = [member.text for member in members]
+        answers = {member.text: member.evaluation for member in members}
+        wanted = [
+            copy
+            for text in texts
+            for copy in perturbed_texts(text, self.rng, self.gp.probe_copies)
+            if copy not in answers
+        ]
+        answers.update((e.text, e) for e in self._evaluate(list(dict.fromkeys(wanted))))
         self.rng.bit_generator.state = start
 
         def lookup(batch: Sequence[str]) -> list[Evaluation]:
