@@ -21,21 +21,16 @@ from populations.errors import (
     SpecError,
 )
 from populations.events import EventLog, read_events
-from populations.hall_of_fame import (
-    HallOfFame,
-    HallOfFameEntry,
-    read_hall_of_fame,
-    write_hall_of_fame,
-)
+from populations.hall_of_fame import HallOfFame, read_hall_of_fame, write_hall_of_fame
 from populations.lineage import (
     LINEAGE_SCHEMA,
     OPERATORS,
     LineageIndex,
-    LineageRow,
     LineageStore,
     ancestry,
     trial_matrix,
 )
+from populations.member import Member
 from populations.run_dir import (
     RUN_STATUSES,
     RunDir,
@@ -58,11 +53,10 @@ __all__ = [
     "CheckpointError",
     "EventLog",
     "HallOfFame",
-    "HallOfFameEntry",
     "LineageIndex",
     "LineageLookupError",
-    "LineageRow",
     "LineageStore",
+    "Member",
     "ResumeMismatchError",
     "RunDir",
     "RunDirError",

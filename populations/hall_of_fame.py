@@ -1,7 +1,9 @@
 """Hall of fame: the Pareto front of every feasible individual offered, plus the top-k by score.
 
-Plain Python and numpy (no DEAP); fully deterministic (ties broken by id) and independent of
-the order of entries within one ``update``. ``hall_of_fame.json`` is written best first.
+It holds the population's own strategy records (:class:`populations.member.Member`, judged by
+their penalised objectives), so a member's spec needs no second evaluation. Plain Python and
+numpy; fully deterministic (ties broken by id) and independent of the order of entries within
+one ``update``. ``hall_of_fame.json`` is written best first.
 """
 
 from __future__ import annotations
@@ -9,7 +11,6 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,57 +18,16 @@ import numpy as np
 
 from fitness.data.atomic import write_text_atomic
 from populations.errors import SpecError
+from populations.member import Member
 from populations.spec import StrategySpec, dumps_exact, spec_from_dict
 
-_STATE_VERSION = 1
+_STATE_VERSION = 2
 
 
-@dataclass(frozen=True, slots=True)
-class HallOfFameEntry:
-    """One individual offered to the hall of fame.
-
-    Attributes
-    ----------
-    objectives : tuple of float
-        Penalised objectives in the run's objective order (finite when ``feasible``).
-    generation : int
-        Generation in which the individual was first found.
-    """
-
-    id: str
-    expression: str
-    objectives: tuple[float, ...]
-    feasible: bool
-    n_nodes: int
-    generation: int
-
-
-def _entry_to_dict(entry: HallOfFameEntry) -> dict[str, object]:
-    return {
-        "id": entry.id,
-        "expression": entry.expression,
-        "objectives": list(entry.objectives),
-        "feasible": entry.feasible,
-        "n_nodes": entry.n_nodes,
-        "generation": entry.generation,
-    }
-
-
-def _entry_from_dict(values: Mapping[str, Any]) -> HallOfFameEntry:
-    return HallOfFameEntry(
-        id=str(values["id"]),
-        expression=str(values["expression"]),
-        objectives=tuple(float(value) for value in values["objectives"]),
-        feasible=bool(values["feasible"]),
-        n_nodes=int(values["n_nodes"]),
-        generation=int(values["generation"]),
-    )
-
-
-def _tie_key(entry: HallOfFameEntry) -> tuple[object, ...]:
+def _tie_key(entry: Member) -> tuple[object, ...]:
     # total order over entries sharing an id within one batch (NaN sorts last)
-    objectives = tuple((math.isnan(v), 0.0 if math.isnan(v) else v) for v in entry.objectives)
-    return (entry.generation, objectives, entry.n_nodes, not entry.feasible, entry.expression)
+    objectives = tuple((math.isnan(v), 0.0 if math.isnan(v) else v) for v in entry.penalized)
+    return (entry.generation, objectives, entry.n_nodes, not entry.feasible, entry.text)
 
 
 def dominated_mask(candidates: np.ndarray, others: np.ndarray) -> np.ndarray:
@@ -136,26 +96,26 @@ class HallOfFame:
         self.score_index = int(score_index)
         self._signs = np.asarray(self.directions, dtype=np.float64)
         self._offered: set[str] = set()
-        self._front: dict[str, HallOfFameEntry] = {}
-        self._top: list[HallOfFameEntry] = []
+        self._front: dict[str, Member] = {}
+        self._top: list[Member] = []
 
-    def _best_key(self, entry: HallOfFameEntry) -> tuple[float, str]:
-        return (-self.directions[self.score_index] * entry.objectives[self.score_index], entry.id)
+    def _best_key(self, entry: Member) -> tuple[float, str]:
+        return (-self.directions[self.score_index] * entry.penalized[self.score_index], entry.id)
 
-    def _check(self, entry: HallOfFameEntry) -> None:
-        if len(entry.objectives) != len(self.directions):
+    def _check(self, entry: Member) -> None:
+        if len(entry.penalized) != len(self.directions):
             raise ValueError(
                 f"hall of fame entry {entry.id!r}: expected {len(self.directions)} objectives, "
-                f"found {len(entry.objectives)}"
+                f"found {len(entry.penalized)}"
             )
-        if entry.feasible and not all(math.isfinite(value) for value in entry.objectives):
+        if entry.feasible and not all(math.isfinite(value) for value in entry.penalized):
             raise ValueError(
                 f"hall of fame entry {entry.id!r}: a feasible entry needs finite objectives, "
-                f"found {list(entry.objectives)}; mark it infeasible instead"
+                f"found {list(entry.penalized)}; mark it infeasible instead"
             )
 
-    def _new_batch(self, entries: Iterable[HallOfFameEntry]) -> list[HallOfFameEntry]:
-        chosen: dict[str, HallOfFameEntry] = {}
+    def _new_batch(self, entries: Iterable[Member]) -> list[Member]:
+        chosen: dict[str, Member] = {}
         for entry in entries:
             self._check(entry)
             if entry.id in self._offered:
@@ -165,12 +125,12 @@ class HallOfFame:
                 chosen[entry.id] = entry
         return [chosen[key] for key in sorted(chosen)]
 
-    def _matrix(self, entries: Sequence[HallOfFameEntry]) -> np.ndarray:
+    def _matrix(self, entries: Sequence[Member]) -> np.ndarray:
         if not entries:
             return np.empty((0, len(self.directions)))
-        return np.asarray([entry.objectives for entry in entries], dtype=np.float64) * self._signs
+        return np.asarray([entry.penalized for entry in entries], dtype=np.float64) * self._signs
 
-    def _update_front(self, candidates: list[HallOfFameEntry]) -> None:
+    def _update_front(self, candidates: list[Member]) -> None:
         old = [self._front[key] for key in sorted(self._front)]
         new_matrix, old_matrix = self._matrix(candidates), self._matrix(old)
         everyone = np.vstack([old_matrix, new_matrix])
@@ -184,7 +144,7 @@ class HallOfFame:
             if not beaten:
                 self._front[entry.id] = entry
 
-    def update(self, entries: Iterable[HallOfFameEntry]) -> list[str]:
+    def update(self, entries: Iterable[Member]) -> list[str]:
         """Offer a batch of entries; return the ids newly admitted to the members, best first.
 
         Infeasible entries never enter. An id already offered (in this or an earlier batch)
@@ -208,11 +168,34 @@ class HallOfFame:
             self._top = ranked[: self.top_k]
         return [entry.id for entry in self.members() if entry.id not in before]
 
-    def front(self) -> list[HallOfFameEntry]:
+    def replace(self, member: Member) -> None:
+        """Put an updated record of a held id in place (e.g. once probed for its stability).
+
+        Raises
+        ------
+        ValueError
+            When the id is not held, or the record's penalised objectives differ from the
+            held one's (they decide membership, so they cannot change).
+        """
+        held = self._front.get(member.id) or next(
+            (entry for entry in self._top if entry.id == member.id), None
+        )
+        if held is None:
+            raise ValueError(f"hall of fame: id {member.id!r} is not held; expected a member id")
+        if held.penalized != member.penalized:
+            raise ValueError(
+                f"hall of fame entry {member.id!r}: objectives expected {list(held.penalized)} "
+                f"(held), found {list(member.penalized)}"
+            )
+        if member.id in self._front:
+            self._front[member.id] = member
+        self._top = [member if entry.id == member.id else entry for entry in self._top]
+
+    def front(self) -> list[Member]:
         """Return the full (uncapped) Pareto front, best first by score then id."""
         return sorted(self._front.values(), key=self._best_key)
 
-    def members(self) -> list[HallOfFameEntry]:
+    def members(self) -> list[Member]:
         """Return the members, best first: by score (its direction), then by id."""
         chosen = {entry.id: entry for entry in self.front()[: self.max_front]}
         chosen.update((entry.id, entry) for entry in self._top)
@@ -234,8 +217,12 @@ class HallOfFame:
             "top_k": self.top_k,
             "max_front": self.max_front,
             "score_index": self.score_index,
-            "front": [_entry_to_dict(self._front[key]) for key in sorted(self._front)],
-            "top": [_entry_to_dict(entry) for entry in self._top],
+            "records": {
+                entry.id: entry.to_state()
+                for entry in sorted([*self._front.values(), *self._top], key=lambda e: e.id)
+            },
+            "front": sorted(self._front),
+            "top": [entry.id for entry in self._top],
             "offered_ids": sorted(self._offered),
         }
 
@@ -254,12 +241,13 @@ class HallOfFame:
             hall = cls(
                 state["directions"], state["top_k"], state["max_front"], state["score_index"]
             )
-            for values in state["front"]:
-                entry = _entry_from_dict(values)
-                hall._front[entry.id] = entry
-            hall._top = [_entry_from_dict(values) for values in state["top"]]
+            records = {
+                str(key): Member.from_state(values) for key, values in state["records"].items()
+            }
+            hall._front = {str(key): records[str(key)] for key in state["front"]}
+            hall._top = [records[str(key)] for key in state["top"]]
             hall._offered = {str(value) for value in state["offered_ids"]}
-        except (KeyError, TypeError) as e:
+        except (KeyError, TypeError, ValueError) as e:
             raise ValueError(f"hall of fame state: malformed ({e!r})") from e
         return hall
 

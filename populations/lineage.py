@@ -14,7 +14,12 @@ validation segments in time order, each bucketed from its first bar with
 equal-weight mean of the symbols' returns). Every row of one run has the same length; an empty
 list means the individual has no validation stream (e.g. infeasible on the training folds).
 ``trial_matrix`` turns the new-trial rows into the matrix ``fitness.stats.trials.effective_trials``
-takes; ``validation_sharpe`` (per bar, not annualised) is kept next to it for V[SR_n].
+takes; ``validation_sharpe_daily`` (the per-day Sharpe of that stream, not annualised) and
+``validation_n_days`` (its length) are kept next to it for V[SR_n].
+
+Rows are written straight from the generation's offspring records
+(:class:`populations.member.Member`); schema version 2 renamed ``validation_sharpe`` to
+``validation_sharpe_daily`` and ``validation_n_bars`` (a day count) to ``validation_n_days``.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ import pyarrow.parquet as pq
 from fitness.data.atomic import atomic_write, fsync_dir
 from populations.checkpoint import remove_temp_files
 from populations.errors import CheckpointError, LineageLookupError
+from populations.member import Member
 from populations.run_dir import RunDir
 
 OPERATORS = (
@@ -60,50 +66,18 @@ LINEAGE_SCHEMA = pa.schema(
         pa.field("feasible", pa.bool_(), nullable=False),
         pa.field("n_nodes", pa.int32(), nullable=False),
         pa.field("is_new_trial", pa.bool_(), nullable=False),
-        pa.field("validation_sharpe", pa.float64(), nullable=False),
-        pa.field("validation_n_bars", pa.int32(), nullable=False),
+        pa.field("validation_sharpe_daily", pa.float64(), nullable=False),
+        pa.field("validation_n_days", pa.int32(), nullable=False),
         pa.field("validation_returns", pa.list_(pa.float32()), nullable=False),
         pa.field("semantic_hash", pa.string(), nullable=False),
     ],
-    metadata={"evolve.lineage_schema_version": "1"},
+    metadata={"evolve.lineage_schema_version": "2"},
 )
 
 _PART = re.compile(r"part-(\d{6,})\.parquet")
 
 
-@dataclass(frozen=True, slots=True)
-class LineageRow:
-    """One occurrence of an individual in a generation's offspring (see ``LINEAGE_SCHEMA``).
-
-    Attributes
-    ----------
-    objectives, penalized_objectives : sequence of float
-        Raw objectives (before the lineage penalty) and the penalised ones, run order.
-    is_new_trial : bool
-        True for the first occurrence of the id in the run, False for a re-creation.
-    validation_sharpe : float
-        Per-bar Sharpe of the combined validation returns (NaN if none).
-    validation_returns : sequence or ndarray of float
-        Daily combined validation returns on the run's common grid (module docstring).
-    """
-
-    id: str
-    expression: str
-    generation: int
-    operator: str
-    parent_ids: Sequence[str]
-    objectives: Sequence[float]
-    penalized_objectives: Sequence[float]
-    feasible: bool
-    n_nodes: int
-    is_new_trial: bool
-    validation_sharpe: float
-    validation_n_bars: int
-    validation_returns: Sequence[float] | np.ndarray = ()
-    semantic_hash: str = ""
-
-
-def _check_rows(generation: int, rows: Sequence[LineageRow]) -> None:
+def _check_rows(generation: int, rows: Sequence[Member]) -> None:
     for index, row in enumerate(rows):
         where = f"lineage row {index} of generation {generation} (id {row.id!r})"
         if row.generation != generation:
@@ -112,10 +86,10 @@ def _check_rows(generation: int, rows: Sequence[LineageRow]) -> None:
             raise ValueError(
                 f"{where}: operator expected one of {', '.join(OPERATORS)}, found {row.operator!r}"
             )
-        if len(row.objectives) != len(row.penalized_objectives):
+        if len(row.objectives) != len(row.penalized):
             raise ValueError(
                 f"{where}: objectives and penalized_objectives expected equal lengths, found "
-                f"{len(row.objectives)} and {len(row.penalized_objectives)}"
+                f"{len(row.objectives)} and {len(row.penalized)}"
             )
 
 
@@ -126,27 +100,27 @@ def _list_array(values: list[Sequence[object]], value_type: pa.DataType) -> pa.A
     return pa.ListArray.from_arrays(pa.array(offsets), pa.array(flat, type=value_type))
 
 
-def rows_to_table(rows: Sequence[LineageRow]) -> pa.Table:
-    """Return ``rows`` as a table with ``LINEAGE_SCHEMA``."""
+def rows_to_table(rows: Sequence[Member]) -> pa.Table:
+    """Return one row per member (an offspring occurrence) as a table with ``LINEAGE_SCHEMA``."""
     returns = [np.asarray(row.validation_returns, dtype=np.float32) for row in rows]
     returns_offsets = np.zeros(len(rows) + 1, dtype=np.int32)
     np.cumsum([len(item) for item in returns], out=returns_offsets[1:])
     flat_returns = np.concatenate(returns) if returns else np.empty(0, dtype=np.float32)
     columns = {
         "id": pa.array([row.id for row in rows], pa.string()),
-        "expression": pa.array([row.expression for row in rows], pa.string()),
+        "expression": pa.array([row.text for row in rows], pa.string()),
         "generation": pa.array([row.generation for row in rows], pa.int32()),
         "operator": pa.array([row.operator for row in rows], pa.string()),
         "parent_ids": _list_array([list(row.parent_ids) for row in rows], pa.string()),
         "objectives": _list_array([list(row.objectives) for row in rows], pa.float64()),
-        "penalized_objectives": _list_array(
-            [list(row.penalized_objectives) for row in rows], pa.float64()
-        ),
+        "penalized_objectives": _list_array([list(row.penalized) for row in rows], pa.float64()),
         "feasible": pa.array([bool(row.feasible) for row in rows], pa.bool_()),
         "n_nodes": pa.array([row.n_nodes for row in rows], pa.int32()),
         "is_new_trial": pa.array([bool(row.is_new_trial) for row in rows], pa.bool_()),
-        "validation_sharpe": pa.array([float(row.validation_sharpe) for row in rows], pa.float64()),
-        "validation_n_bars": pa.array([row.validation_n_bars for row in rows], pa.int32()),
+        "validation_sharpe_daily": pa.array(
+            [row.validation_sharpe_daily for row in rows], pa.float64()
+        ),
+        "validation_n_days": pa.array([len(row.validation_returns) for row in rows], pa.int32()),
         "validation_returns": pa.ListArray.from_arrays(
             pa.array(returns_offsets), pa.array(flat_returns, pa.float32())
         ),
@@ -177,8 +151,8 @@ class LineageStore:
         found = (_PART.fullmatch(path.name) for path in self.path.iterdir())
         return sorted(int(match.group(1)) for match in found if match)
 
-    def append_generation(self, generation: int, rows: Sequence[LineageRow]) -> None:
-        """Write the rows of ``generation`` as one part file, atomically.
+    def append_generation(self, generation: int, rows: Sequence[Member]) -> None:
+        """Write the offspring records of ``generation`` as one part file, atomically.
 
         Writing a generation that already has a part replaces it (idempotent re-run).
 
@@ -358,7 +332,7 @@ class LineageIndex:
         ----------
         score_column : str
             A list column (``"objectives"``, ``"penalized_objectives"``; element
-            ``score_index`` is the score) or a float column (e.g. ``"validation_sharpe"``).
+            ``score_index`` is the score) or a float column (e.g. ``"validation_sharpe_daily"``).
         with_expressions : bool
             Also keep each id's expression.
         """

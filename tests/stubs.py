@@ -1,15 +1,19 @@
-"""Deterministic test factories: synthetic bar series and bar files (same seed, same bytes)."""
+"""Deterministic test factories: synthetic bar series and bar files (same seed, same bytes),
+hand-made evaluations and strategy records."""
 
 from __future__ import annotations
 
 import csv
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from fitness import TIMEFRAMES, BarSeries
+from fitness import TIMEFRAMES, BarSeries, Evaluation, SegmentRow
+from populations import Member
 
 START_MS = 1_704_067_200_000  # 2024-01-01T00:00:00Z
 FUNDING_INTERVAL_MS = 8 * 3_600_000
@@ -125,3 +129,82 @@ def _cell(name: str, value: object, iso_timestamps: bool) -> str:
     if isinstance(value, (float, np.floating)):
         return repr(float(value))
     return str(value)
+
+
+def make_evaluation(
+    id: str,
+    text: str | None = None,
+    objectives: Sequence[float] = (0.5, 0.2, 5.0),
+    *,
+    feasible: bool = True,
+    n_nodes: int = 5,
+    semantic_hash: str = "",
+    validation: dict[str, float] | None = None,
+    returns: Sequence[float] = (),
+) -> Evaluation:
+    """Return a hand-made ``fitness.Evaluation`` (no backtest): for records and persistence."""
+    validation_returns = np.asarray(returns, dtype=np.float32)
+    validation_returns.flags.writeable = False
+    metrics = {"sharpe": 1.25, "n_trades": 12.0, "n_bars": 96.0}
+    return Evaluation(
+        id=id,
+        text=f"expr_{id}" if text is None else text,
+        pretty=f"pretty {id}",
+        n_nodes=n_nodes,
+        depth=2,
+        lookback_bars=20,
+        objectives=tuple(float(value) for value in objectives),
+        feasible=feasible,
+        infeasible_reason="" if feasible else "discovery-1 × BTCUSDT: 0 trades",
+        table=(
+            SegmentRow("discovery-1", "discovery", "BTCUSDT", dict(metrics)),
+            SegmentRow("validation", "validation", "BTCUSDT", {**metrics, "sharpe": 0.5}),
+        ),
+        train={"robust_score": float(objectives[0]), "sharpe": 1.25, "n_trades": 12.0},
+        validation=(
+            {"sharpe": 0.5, "n_trades": 4.0, "daily_sharpe": 0.03}
+            if validation is None
+            else validation
+        ),
+        validation_returns=validation_returns,
+        holdout=None,
+        holdout_returns=None,
+        semantic_hash=semantic_hash,
+    )
+
+
+def make_member(
+    id: str,
+    text: str | None = None,
+    objectives: Sequence[float] = (0.5, 0.2, 5.0),
+    *,
+    feasible: bool = True,
+    n_nodes: int = 5,
+    generation: int = 0,
+    parent_ids: Sequence[str] = (),
+    operator: str = "crossover",
+    is_new_trial: bool = True,
+    penalized: Sequence[float] | None = None,
+    semantic_hash: str = "",
+    returns: Sequence[float] = (),
+) -> Member:
+    """Return a strategy record over :func:`make_evaluation` (``penalized`` default: raw)."""
+    evaluation = make_evaluation(
+        id,
+        text,
+        objectives,
+        feasible=feasible,
+        n_nodes=n_nodes,
+        semantic_hash=semantic_hash,
+        returns=returns,
+    )
+    member = Member.of(
+        evaluation,
+        generation=generation,
+        parent_ids=tuple(parent_ids),
+        operator=operator,
+        is_new_trial=is_new_trial,
+    )
+    if penalized is not None:
+        member = replace(member, penalized=tuple(float(value) for value in penalized))
+    return member

@@ -215,7 +215,7 @@ def top_table(event: GenerationCompleted) -> Table:
         table.add_row(
             str(rank),
             format_number(member.robust_score),
-            format_number(member.validation_sharpe),
+            format_number(member.validation_sharpe_annual),
             format_number(member.validation_trades),
             format_stability(member.stability),
             member.pretty,
@@ -233,7 +233,7 @@ def pareto_table(event: GenerationCompleted) -> Table:
             str(row.n_nodes),
             format_number(row.robust_score),
             format_number(row.max_drawdown),
-            format_number(row.validation_sharpe),
+            format_number(row.validation_sharpe_annual),
             row.pretty,
         )
     return table

@@ -67,7 +67,7 @@ class TopMember:
     id: str
     pretty: str
     robust_score: float
-    validation_sharpe: float
+    validation_sharpe_annual: float
     validation_trades: float
     stability: float | None
 
@@ -80,7 +80,7 @@ class ParetoRow:
     n_nodes: int
     robust_score: float
     max_drawdown: float
-    validation_sharpe: float
+    validation_sharpe_annual: float
     pretty: str
 
 

@@ -1,8 +1,11 @@
 """One generation of the engine (steps 1-7 of ``evolve/run.py``'s docstring): offspring,
 evaluation, lineage penalties, semantic collapse, NSGA-II, hall of fame, probes, stopping.
 
-It mutates the :class:`~evolve.engine.state.EngineState` it was given, keeps the lineage rows
-of the generation for the engine to persist, and returns the generation's statistics event.
+It mutates the :class:`~evolve.engine.state.EngineState` it was given, keeps the generation's
+offspring records for the engine to persist as lineage rows, and returns the generation's
+statistics event. Every strategy is evaluated once: its ``fitness.Evaluation`` becomes one
+``populations.Member`` per occurrence, which the population, the hall of fame, the lineage and
+the specs all hold as is.
 """
 
 from __future__ import annotations
@@ -19,53 +22,18 @@ from deap import gp
 
 from evolve.config import RunConfig
 from evolve.engine.events import GenerationCompleted, ParetoRow, TopMember
-from evolve.engine.individuals import (
-    Diversity,
-    Individual,
-    Scored,
-    collapse_semantic,
-    diversity,
-    make_individual,
-    objective_summary,
-    with_penalty,
-)
+from evolve.engine.individuals import Diversity, collapse_semantic, diversity, objective_summary
 from evolve.engine.inputs import MarketInputs
 from evolve.engine.offspring import Child, initial_population, make_offspring
-from evolve.engine.specs import member_details, validation_sharpe
 from evolve.engine.state import EngineState, lineage_score
 from evolve.engine.toolbox import rank_and_crowding, select_nsga2
 from fitness import Evaluation, Evaluator, lineage_stability_penalty, objective_directions
-from populations import HallOfFameEntry, LineageRow
+from populations import Member
 from primitives import LRUCache, parse, series_subtrees, strategy_id, subtree_similarity
 
-RESULT_CACHE_ENTRIES = 50_000  # id -> Scored; only saves re-evaluations, never changes results
+RESULT_CACHE_ENTRIES = 50_000  # id -> Evaluation; only saves re-evaluations, never changes results
 TOP_ROWS = 5
 STOPPING_MEMBERS = 5  # hall-of-fame members whose validation Sharpe is the stopping score
-
-
-def _number(values: dict[str, Any], key: str) -> float:
-    try:
-        return float(values.get(key, math.nan))
-    except (TypeError, ValueError):
-        return math.nan
-
-
-def scored_from(evaluation: Evaluation) -> Scored:
-    """Return what the engine keeps of a ``fitness.Evaluation``."""
-    validation = dict(evaluation.validation or {})
-    returns = np.asarray(evaluation.validation_returns, dtype=np.float32)
-    return Scored(
-        id=str(evaluation.id),
-        text=str(evaluation.text),
-        n_nodes=int(evaluation.n_nodes),
-        objectives=tuple(float(value) for value in evaluation.objectives),
-        feasible=bool(evaluation.feasible),
-        semantic_hash=str(evaluation.semantic_hash),
-        validation_sharpe=_number(validation, "sharpe"),
-        validation_trades=_number(validation, "n_trades"),
-        daily_sharpe=_number(validation, "daily_sharpe"),
-        validation_returns=returns,
-    )
 
 
 class GenerationStep:
@@ -94,10 +62,9 @@ class GenerationStep:
         self.directions = tuple(objective_directions(self.fitness))
         names = list(config.objectives.names)
         self.score_index = names.index("robust_score") if "robust_score" in names else 0
-        self.lineage_rows: list[LineageRow] = []
+        self.offspring: list[Member] = []  # this generation's, in order: its lineage rows
         self.last_event: GenerationCompleted | None = None
-        self._cache: LRUCache[Scored] = LRUCache(None, max_entries=RESULT_CACHE_ENTRIES)
-        self._fresh: dict[str, Evaluation] = {}
+        self._cache: LRUCache[Evaluation] = LRUCache(None, max_entries=RESULT_CACHE_ENTRIES)
         self._trees: dict[str, gp.PrimitiveTree] = {}
         self._multisets: dict[str, Counter[str]] = {}
         self._seconds: list[float] = []
@@ -112,16 +79,14 @@ class GenerationStep:
         evaluations = list(self.evaluator.evaluate(list(texts)))
         self._evaluation_seconds += time.perf_counter() - begin
         self._evaluated += len(texts)
-        for evaluation in evaluations:
-            self._fresh[evaluation.id] = evaluation
         return evaluations
 
-    def _score(self, children: Sequence[Child]) -> list[Scored]:
+    def _score(self, children: Sequence[Child]) -> list[Evaluation]:
         ids = [strategy_id(child.tree) for child in children]
         known = {key: value for key in ids if (value := self._cache.get(key)) is not None}
         missing = [child.text for child, key in zip(children, ids, strict=True) if key not in known]
         for evaluation in self._evaluate(missing):
-            known[evaluation.id] = scored_from(evaluation)
+            known[evaluation.id] = evaluation
         for key in ids:
             self._cache.put(key, known[key])  # most recently used; the oldest evicted
         return [known[key] for key in ids]
@@ -152,7 +117,7 @@ class GenerationStep:
             found = self._multisets[id] = series_subtrees(tree)
         return found
 
-    def _lineage_penalty(self, scored: Scored, child: Child, generation: int) -> float:
+    def _lineage_penalty(self, scored: Evaluation, child: Child, generation: int) -> float:
         if not scored.feasible or self.directions[self.score_index] < 0:
             return 0.0
         relatives = [
@@ -174,8 +139,8 @@ class GenerationStep:
         )
 
     def _offspring(
-        self, generation: int, children: Sequence[Child], scored: Sequence[Scored]
-    ) -> tuple[list[Individual], int]:
+        self, generation: int, children: Sequence[Child], scored: Sequence[Evaluation]
+    ) -> tuple[list[Member], int]:
         state = self.state
         new_trials = []
         for child, result in zip(children, scored, strict=True):
@@ -191,56 +156,54 @@ class GenerationStep:
                 expression=result.text,
             )
         state.n_trials += sum(new_trials)
-        offspring, rows = [], []
+        offspring = []
         for child, result, is_new in zip(children, scored, new_trials, strict=True):
-            individual = make_individual(
+            member = Member.of(
                 result,
-                child.tree,
                 generation=generation,
                 parent_ids=child.parent_ids,
                 operator=child.operator,
+                is_new_trial=is_new,
+                tree=child.tree,
             )
             penalty = self._lineage_penalty(result, child, generation)
             if penalty:
-                individual = with_penalty(individual, self.score_index, penalty)
-            offspring.append(individual)
-            rows.append(_lineage_row(individual, result, is_new))
-        self.lineage_rows = rows
+                member = member.with_penalty(self.score_index, penalty)
+            offspring.append(member)
+        self.offspring = offspring
         return offspring, sum(new_trials)
 
-    def _hall_of_fame(self, generation: int, offered: Sequence[Individual]) -> None:
-        state = self.state
-        state.hall.update(
-            HallOfFameEntry(i.id, i.text, i.penalized, i.feasible, i.n_nodes, generation)
-            for i in offered
+    def _hall_of_fame(self, offered: Sequence[Member]) -> None:
+        # the hall keeps the offered records themselves: their evaluations make the specs
+        hall = self.state.hall
+        hall.update(offered)
+        unprobed = sorted(
+            (member for member in hall.members() if member.stability is None),
+            key=lambda member: member.id,
         )
-        front = {entry.id: entry for entry in state.hall.front()}
-        listed = {entry.id: entry for entry in state.hall.members()}
-        keep = {**front, **listed}
-        lacking = [key for key in keep if key not in state.members]
-        unknown = [keep[key].expression for key in lacking if key not in self._fresh]
-        self._evaluate(unknown)  # never-kept details of a re-created id: deterministic re-run
-        for key in lacking:
-            state.members[key] = member_details(self._fresh[key], keep[key].generation)
-        state.members = {key: state.members[key] for key in sorted(keep)}
-        unprobed = sorted(key for key in listed if state.members[key]["stability"] is None)
         if self.gp.probe_copies > 0 and unprobed:
-            stabilities = self._probe([listed[key].expression for key in unprobed])
-            for key, stability in zip(unprobed, stabilities, strict=True):
-                state.members[key]["stability"] = stability
+            stabilities = self._probe(unprobed)
+            for member, stability in zip(unprobed, stabilities, strict=True):
+                hall.replace(member.with_stability(stability))
 
-    def _probe(self, texts: Sequence[str]) -> list[float]:
+    def _probe(self, members: Sequence[Member]) -> list[float]:
         # Two passes over the same generator state: the first draws every member's copies
         # (exactly the draws perturbation_probe makes) so that all of them go through the
         # evaluator in one batch, using every worker; the second replays the draws through
-        # perturbation_probe, answered from that batch.
+        # perturbation_probe, answered from that batch. The members' own scores come from
+        # their records: a member is never evaluated again.
         from fitness import perturbation_probe, perturbed_texts
 
         start = self.rng.bit_generator.state
-        wanted = list(texts)
-        for text in texts:
-            wanted.extend(perturbed_texts(text, self.rng, self.gp.probe_copies))
-        answers = {e.text: e for e in self._evaluate(list(dict.fromkeys(wanted)))}
+        texts = [member.text for member in members]
+        answers = {member.text: member.evaluation for member in members}
+        wanted = [
+            copy
+            for text in texts
+            for copy in perturbed_texts(text, self.rng, self.gp.probe_copies)
+            if copy not in answers
+        ]
+        answers.update((e.text, e) for e in self._evaluate(list(dict.fromkeys(wanted))))
         self.rng.bit_generator.state = start
 
         def lookup(batch: Sequence[str]) -> list[Evaluation]:
@@ -268,7 +231,7 @@ class GenerationStep:
         # saw); a max over all members would be set once by a lucky early individual
         state = self.state
         members = state.hall.members()[:STOPPING_MEMBERS]
-        scores = [validation_sharpe(state.members[m.id]) for m in members]
+        scores = [member.validation_sharpe_annual for member in members]
         finite = [score for score in scores if math.isfinite(score)]
         current = statistics.fmean(finite) if finite else math.nan
         improved = math.isfinite(current) and (
@@ -284,7 +247,6 @@ class GenerationStep:
         """Make, evaluate and select generation ``generation``; return its statistics event."""
         begin = time.perf_counter()
         evaluated_before, seconds_before = self._evaluated, self._evaluation_seconds
-        self._fresh = {}
         state = self.state
         children, n_immigrants = self._children(generation)
         scored = self._score(children)
@@ -293,7 +255,7 @@ class GenerationStep:
         chosen = select_nsga2([i.penalized for i in pool], self.directions, self.gp.population)
         state.population = [pool[index] for index in chosen]
         kept = {id(individual) for individual in pool}
-        self._hall_of_fame(generation, [i for i in offspring if id(i) in kept])
+        self._hall_of_fame([i for i in offspring if id(i) in kept])
         validation_score = self._stopping(generation)
         spread = diversity(state.population)
         state.diversity_low = spread.unique_structures < self.gp.diversity_threshold
@@ -303,7 +265,6 @@ class GenerationStep:
         self._multisets = {
             i.id: self._multisets[i.id] for i in state.population if i.id in self._multisets
         }
-        self._fresh = {}
         self._seconds.append(time.perf_counter() - begin)
         self.last_event = self._event(
             generation,
@@ -333,16 +294,15 @@ class GenerationStep:
         remaining = self.gp.generations - generation
         members = state.hall.members()
         top = []
-        for entry in members[:TOP_ROWS]:
-            details = state.members[entry.id]
+        for member in members[:TOP_ROWS]:
             top.append(
                 TopMember(
-                    id=entry.id,
-                    pretty=str(details["pretty"]),
-                    robust_score=float(entry.objectives[self.score_index]),
-                    validation_sharpe=validation_sharpe(details),
-                    validation_trades=float(details["validation"].get("n_trades", math.nan)),
-                    stability=details["stability"],
+                    id=member.id,
+                    pretty=member.pretty,
+                    robust_score=float(member.penalized[self.score_index]),
+                    validation_sharpe_annual=member.validation_sharpe_annual,
+                    validation_trades=member.validation_trades,
+                    stability=member.stability,
                 )
             )
         return GenerationCompleted(
@@ -374,9 +334,7 @@ class GenerationStep:
             stale_generations=state.stale_generations,
             patience=self.gp.patience,
             busy_share=_busy_share(stats),
-            pareto=_pareto_rows(
-                members, state.members, self.score_index, self.directions[self.score_index]
-            ),
+            pareto=_pareto_rows(members, self.score_index, self.directions[self.score_index]),
         )
 
 
@@ -385,30 +343,27 @@ def _busy_share(stats: Any) -> float:
     return stats.worker_seconds / capacity if capacity > 0 else math.nan
 
 
-def _pareto_rows(
-    members: Sequence[HallOfFameEntry], details: dict[str, Any], score_index: int, direction: int
-) -> list[ParetoRow]:
+def _pareto_rows(members: Sequence[Member], score_index: int, direction: int) -> list[ParetoRow]:
     """Return the live view's front by complexity: per node count the best-scoring member
     (``members`` come best first), kept when it beats every simpler one."""
-    best: dict[int, HallOfFameEntry] = {}
-    for entry in members:
-        if entry.feasible and entry.id in details:
-            best.setdefault(entry.n_nodes, entry)
+    best: dict[int, Member] = {}
+    for member in members:
+        if member.feasible:
+            best.setdefault(member.n_nodes, member)
     rows, record = [], -math.inf
     for n_nodes in sorted(best):
-        entry = best[n_nodes]
-        score = float(entry.objectives[score_index])
+        member = best[n_nodes]
+        score = float(member.objectives[score_index])
         if direction * score <= record:
             continue
         record = direction * score
-        member = details[entry.id]
         rows.append(
             ParetoRow(
                 n_nodes=n_nodes,
                 robust_score=score,
-                max_drawdown=float(member["train"].get("max_drawdown", math.nan)),
-                validation_sharpe=validation_sharpe(member),
-                pretty=str(member["pretty"]),
+                max_drawdown=float(member.evaluation.train.get("max_drawdown", math.nan)),
+                validation_sharpe_annual=member.validation_sharpe_annual,
+                pretty=member.pretty,
             )
         )
     return rows
@@ -417,22 +372,3 @@ def _pareto_rows(
 def _rate(hits: int, misses: int) -> float:
     total = hits + misses
     return hits / total if total else math.nan
-
-
-def _lineage_row(individual: Individual, scored: Scored, is_new_trial: bool) -> LineageRow:
-    return LineageRow(
-        id=individual.id,
-        expression=individual.text,
-        generation=individual.generation,
-        operator=individual.operator,
-        parent_ids=individual.parent_ids,
-        objectives=individual.objectives,
-        penalized_objectives=individual.penalized,
-        feasible=individual.feasible,
-        n_nodes=individual.n_nodes,
-        is_new_trial=is_new_trial,
-        validation_sharpe=scored.daily_sharpe,
-        validation_n_bars=len(scored.validation_returns),
-        validation_returns=scored.validation_returns,
-        semantic_hash=scored.semantic_hash,
-    )

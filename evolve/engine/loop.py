@@ -157,7 +157,7 @@ class Engine:
             max_front=self.config.gp.hall_of_fame_max_front,
             score_index=score_index,
         )
-        return EngineState(generation=-1, population=[], hall=hall, members={}), rng
+        return EngineState(generation=-1, population=[], hall=hall), rng
 
     def _evaluator(self) -> Any:
         from fitness import make_evaluator
@@ -236,7 +236,7 @@ class Engine:
         """Write generation ``state.generation``: lineage, hall of fame, checkpoint, run.json."""
         generation = state.generation
         assert self.step is not None
-        self.lineage_store.append_generation(generation, self.step.lineage_rows)
+        self.lineage_store.append_generation(generation, self.step.offspring)
         write_hall_of_fame(self.run_dir.hall_of_fame_path, generation, self.specs(state))
         begin = time.perf_counter()
         path = save_checkpoint(self.run_dir, generation, state.to_payload(self.step.rng))

@@ -17,8 +17,8 @@ import numpy as np
 from deap import gp
 
 from evolve.config import GPConfig
-from evolve.engine.individuals import Individual
 from evolve.engine.toolbox import Ranking, crowded_tournament
+from populations import Member
 from primitives import ExpressionError, crossover, mutate, parse, random_tree, to_text
 
 ATTEMPTS_PER_CHILD = 20
@@ -117,7 +117,7 @@ def _mutation_kind(rng: np.random.Generator, weights: dict[str, float]) -> str:
 
 
 def make_offspring(
-    population: Sequence[Individual],
+    population: Sequence[Member],
     ranking: Ranking,
     rng: np.random.Generator,
     config: GPConfig,

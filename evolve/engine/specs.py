@@ -1,9 +1,11 @@
-"""Hall-of-fame member details (kept in checkpoints) and the strategy specs built from them.
+"""The strategy specs (DESIGN §3) of the hall of fame, built from its strategy records.
 
-A member's details are plain JSON data taken from its evaluation when it enters the hall of
-fame: expression, pretty form, look-back, train/validation metrics, the fold table and, once
-probed, the perturbation stability. Specs (DESIGN §3) are rebuilt from the details every
-generation, so a resumed run writes byte-identical ``hall_of_fame.json``.
+Every field comes from the member's ``populations.Member`` record — the evaluation it was
+given when it was made (expression, pretty form, look-back, train/validation metrics, fold
+table), its penalised objectives and, once probed, its stability — so building a spec
+evaluates and compiles nothing. Specs are rebuilt from the records every generation; the
+records round-trip exactly through checkpoints, so a resumed run writes byte-identical
+``hall_of_fame.json``.
 """
 
 from __future__ import annotations
@@ -12,9 +14,9 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from fitness import Evaluation, SegmentRow
-from populations import HallOfFameEntry, StrategySpec
-from primitives import PSET_VERSION, compile
+from fitness import SegmentRow
+from populations import Member, StrategySpec
+from primitives import PSET_VERSION
 
 if TYPE_CHECKING:
     from evolve.config import RunConfig
@@ -45,36 +47,8 @@ def _fold_row(row: SegmentRow) -> dict[str, object]:
     return cells
 
 
-def member_details(evaluation: Evaluation, generation: int) -> dict[str, Any]:
-    """Return the JSON details of a new hall-of-fame member from its ``fitness.Evaluation``."""
-    strategy = compile(evaluation.text)
-    return {
-        "id": str(evaluation.id),
-        "expression": str(evaluation.text),
-        "pretty": str(strategy.pretty),
-        "lookback_bars": int(evaluation.lookback_bars),
-        "n_nodes": int(evaluation.n_nodes),
-        "generation": int(generation),
-        "train": _metric_dict(evaluation.train),
-        "validation": _metric_dict(evaluation.validation),
-        "fold_table": [_fold_row(row) for row in evaluation.table],
-        "stability": None,
-    }
-
-
-def validation_sharpe(details: Mapping[str, Any]) -> float:
-    """Return a member's annualised validation Sharpe (NaN when it has none)."""
-    return _number(details.get("validation", {}).get("sharpe", math.nan))
-
-
-def validation_trades(details: Mapping[str, Any]) -> float:
-    """Return a member's validation trade count (NaN when it has none)."""
-    return _number(details.get("validation", {}).get("n_trades", math.nan))
-
-
 def build_spec(
-    entry: HallOfFameEntry,
-    details: Mapping[str, Any],
+    member: Member,
     *,
     objective_names: Sequence[str],
     costs: Mapping[str, object],
@@ -82,22 +56,25 @@ def build_spec(
     run_id: str,
 ) -> StrategySpec:
     """Return the strategy spec of one hall-of-fame member (``state = "candidate"``)."""
-    stability = details.get("stability")
+    evaluation = member.evaluation
     return StrategySpec(
-        id=entry.id,
-        expression=entry.expression,
-        pretty=str(details["pretty"]),
+        id=member.id,
+        expression=member.text,
+        pretty=str(evaluation.pretty),
         primitive_set_version=PSET_VERSION,
-        lookback_bars=int(details["lookback_bars"]),
+        lookback_bars=int(evaluation.lookback_bars),
         objective_names=list(objective_names),
-        objectives=list(entry.objectives),
-        metrics={"train": dict(details["train"]), "validation": dict(details["validation"])},
-        fold_table=[dict(row) for row in details["fold_table"]],
-        stability=None if stability is None else float(stability),
+        objectives=list(member.penalized),
+        metrics={
+            "train": _metric_dict(evaluation.train),
+            "validation": _metric_dict(evaluation.validation),
+        },
+        fold_table=[_fold_row(row) for row in evaluation.table],
+        stability=member.stability,
         costs=dict(costs),
         data=dict(data),
         run_id=run_id,
-        generation=entry.generation,
+        generation=member.generation,
         state="candidate",
     )
 
@@ -117,13 +94,6 @@ def hall_of_fame_specs(
     costs = config.costs.model_dump(mode="json")
     names = list(config.objectives.names)
     return [
-        build_spec(
-            entry,
-            state.members[entry.id],
-            objective_names=names,
-            costs=costs,
-            data=data,
-            run_id=run_id,
-        )
-        for entry in state.hall.members()
+        build_spec(member, objective_names=names, costs=costs, data=data, run_id=run_id)
+        for member in state.hall.members()
     ]

@@ -1,10 +1,11 @@
 """The engine's persistent state: what a checkpoint holds, and what resume rebuilds from lineage.
 
 Checkpoint payload (plain JSON, ``populations.save_checkpoint``): ``generation``,
-``population`` (records in selection order), ``rng`` (``random`` and numpy generator states),
-``hall_of_fame`` (``HallOfFame.to_state()``), ``members`` (details of hall-of-fame and
-Pareto-front members), ``counters`` (trials, early-stopping counter and best validation
-Sharpe, immigrant generations) and ``diversity_low`` (immigrants due next generation).
+``population`` (``populations.Member`` records, evaluations included, in selection order),
+``rng`` (``random`` and numpy generator states), ``hall_of_fame`` (``HallOfFame.to_state()``:
+the records of its members and Pareto front), ``counters`` (trials, early-stopping counter and
+best validation Sharpe, immigrant generations) and ``diversity_low`` (immigrants due next
+generation).
 The lineage index and the set of ids ever evaluated are not stored: resume rebuilds them
 from ``lineage.parquet`` (truncated to the checkpoint's generation), which holds exactly
 what the uninterrupted run had added.
@@ -20,17 +21,17 @@ from typing import Any
 
 import numpy as np
 
-from evolve.engine.individuals import Individual
 from populations import (
     CheckpointError,
     HallOfFame,
     LineageIndex,
     LineageStore,
+    Member,
     restore_rng_states,
     rng_state_to_json,
 )
 
-STATE_VERSION = 1
+STATE_VERSION = 2  # 2: population records carry their evaluation; no separate member details
 
 
 @dataclass(slots=True)
@@ -38,9 +39,8 @@ class EngineState:
     """Everything the next generation depends on (besides the configuration and the data)."""
 
     generation: int
-    population: list[Individual]
+    population: list[Member]
     hall: HallOfFame
-    members: dict[str, dict[str, Any]]
     n_trials: int = 0
     stale_generations: int = 0
     best_validation_score: float = math.nan
@@ -57,7 +57,6 @@ class EngineState:
             "population": [individual.to_state() for individual in self.population],
             "rng": rng_state_to_json(random.getstate(), rng),
             "hall_of_fame": self.hall.to_state(),
-            "members": {key: self.members[key] for key in sorted(self.members)},
             "counters": {
                 "n_trials": self.n_trials,
                 "stale_generations": self.stale_generations,
@@ -87,9 +86,8 @@ def state_from_payload(
         python_state, rng = restore_rng_states(payload["rng"])
         state = EngineState(
             generation=int(payload["generation"]),
-            population=[Individual.from_state(values) for values in payload["population"]],
+            population=[Member.from_state(values) for values in payload["population"]],
             hall=HallOfFame.from_state(payload["hall_of_fame"]),
-            members={str(key): dict(value) for key, value in payload["members"].items()},
             n_trials=int(counters["n_trials"]),
             stale_generations=int(counters["stale_generations"]),
             best_validation_score=float(counters["best_validation_score"]),

@@ -69,6 +69,8 @@ class Evaluation:
     ----------
     id, text : str
         Strategy id and canonical text (DESIGN §3).
+    pretty : str
+        Human-readable form of the expression (rendered once, from the evaluated tree).
     n_nodes, depth, lookback_bars : int
         Tree size, height and indicator warm-up in bars.
     objectives : tuple of float
@@ -105,6 +107,7 @@ class Evaluation:
 
     id: str
     text: str
+    pretty: str
     n_nodes: int
     depth: int
     lookback_bars: int
@@ -303,6 +306,7 @@ def _assemble(
     return Evaluation(
         id=strategy.id,
         text=strategy.text,
+        pretty=strategy.pretty,
         n_nodes=strategy.size,
         depth=strategy.depth,
         lookback_bars=strategy.lookback,

@@ -7,7 +7,8 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from populations import HallOfFame, HallOfFameEntry
+from populations import HallOfFame
+from tests.stubs import make_member
 
 
 def naive_dominates(a, b, directions) -> bool:
@@ -21,11 +22,11 @@ def naive_members(entries, directions, top_k, max_front, score_index):
     front = [
         entry
         for entry in feasible
-        if not any(naive_dominates(o.objectives, entry.objectives, directions) for o in feasible)
+        if not any(naive_dominates(o.penalized, entry.penalized, directions) for o in feasible)
     ]
 
     def best(entry):
-        return (-directions[score_index] * entry.objectives[score_index], entry.id)
+        return (-directions[score_index] * entry.penalized[score_index], entry.id)
 
     chosen = {e.id for e in sorted(front, key=best)[:max_front]}
     chosen |= {e.id for e in sorted(feasible, key=best)[:top_k]}
@@ -41,10 +42,10 @@ def scenarios(draw):
     n_entries = draw(st.integers(0, 40))
     level = st.integers(0, 4).map(float)  # few levels: ties and equal vectors are common
     entries = [
-        HallOfFameEntry(
-            id=f"id{index:03d}",
-            expression=f"expr{index}",
-            objectives=tuple(draw(st.lists(level, min_size=n_objectives, max_size=n_objectives))),
+        make_member(
+            f"id{index:03d}",
+            f"expr{index}",
+            tuple(draw(st.lists(level, min_size=n_objectives, max_size=n_objectives))),
             feasible=draw(st.booleans().map(lambda b: b or draw(st.booleans()))),
             n_nodes=draw(st.integers(1, 30)),
             generation=index // 8,

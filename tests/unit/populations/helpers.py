@@ -1,11 +1,12 @@
-"""Deterministic factories for the persistence tests: strategy specs and lineage rows."""
+"""Deterministic factories for the persistence tests: strategy specs and lineage records."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from fitness import CostModel
-from populations import LineageRow, StrategySpec
+from populations import Member, StrategySpec
+from tests.stubs import make_member
 
 
 def make_spec(id: str = "a1b2c3d4e5f60718", **overrides: object) -> StrategySpec:
@@ -51,21 +52,18 @@ def make_row(
     score: float = 0.5,
     is_new_trial: bool = True,
     returns: Sequence[float] = (0.01, -0.02, 0.005),
-) -> LineageRow:
-    """Return a lineage row whose first objective is ``score``."""
-    return LineageRow(
-        id=id,
-        expression=f"expr_{id}",
-        generation=generation,
-        operator=operator,
-        parent_ids=tuple(parent_ids),
-        objectives=(score, 0.1, 7.0),
-        penalized_objectives=(score - 0.01, 0.1, 7.0),
-        feasible=True,
+) -> Member:
+    """Return an offspring record (one lineage row) whose first objective is ``score``."""
+    return make_member(
+        id,
+        f"expr_{id}",
+        (score, 0.1, 7.0),
         n_nodes=7,
+        generation=generation,
+        parent_ids=parent_ids,
+        operator=operator,
         is_new_trial=is_new_trial,
-        validation_sharpe=0.05,
-        validation_n_bars=72,
-        validation_returns=tuple(returns),
+        penalized=(score - 0.01, 0.1, 7.0),
         semantic_hash=f"sem_{id}",
+        returns=returns,
     )

@@ -9,11 +9,12 @@ import pytest
 
 from populations import (
     HallOfFame,
-    HallOfFameEntry,
+    Member,
     SpecError,
     read_hall_of_fame,
     write_hall_of_fame,
 )
+from tests.stubs import make_member
 from tests.unit.populations.helpers import make_spec
 
 # objectives: (robust score ↑, drawdown ↓, complexity ↓)
@@ -28,9 +29,14 @@ def entry(
     *,
     feasible: bool = True,
     generation: int = 0,
-) -> HallOfFameEntry:
-    return HallOfFameEntry(
-        id, f"expr_{id}", (score, drawdown, nodes), feasible, int(nodes), generation
+) -> Member:
+    return make_member(
+        id,
+        f"expr_{id}",
+        (score, drawdown, nodes),
+        feasible=feasible,
+        n_nodes=int(nodes),
+        generation=generation,
     )
 
 
@@ -84,8 +90,8 @@ def test_hall_of_fame_when_front_exceeds_cap_then_best_scores_kept_ties_by_id():
     assert ids(hall.members()) == ["p", "q", "r"]
 
 
-def entry_2(id: str, first: float, second: float) -> HallOfFameEntry:
-    return HallOfFameEntry(id, id, (first, second), True, 1, 0)
+def entry_2(id: str, first: float, second: float) -> Member:
+    return make_member(id, id, (first, second), n_nodes=1)
 
 
 def test_hall_of_fame_when_capped_member_dominates_newcomer_then_newcomer_still_rejected():
@@ -142,7 +148,7 @@ def test_hall_of_fame_when_bad_entries_then_value_error_and_state_unchanged():
     with pytest.raises(ValueError, match="feasible entry needs finite"):
         hall.update([entry("b", 2.0, 0.1, 3), entry("c", math.inf, 0.1, 3)])
     with pytest.raises(ValueError, match="expected 3 objectives"):
-        hall.update([HallOfFameEntry("d", "d", (1.0,), True, 1, 0)])
+        hall.update([make_member("d", "d", (1.0,), n_nodes=1)])
 
     assert hall.to_state() == before
 

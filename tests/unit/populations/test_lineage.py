@@ -173,8 +173,8 @@ def test_lineage_index_when_rebuilt_from_table_then_same_relatives(store):
                 name, parents, generation
             )
     assert rebuilt.expression("E") == "expr_E" and len(rebuilt) == 11
-    by_sharpe = LineageIndex.from_table(store.read(), score_column="validation_sharpe")
-    assert by_sharpe.score("A") == 0.05
+    by_sharpe = LineageIndex.from_table(store.read(), score_column="validation_sharpe_daily")
+    assert by_sharpe.score("A") == 0.03  # tests.stubs.make_evaluation's daily Sharpe
 
 
 def test_ancestry_when_individual_known_then_breadth_first_with_depths(store):

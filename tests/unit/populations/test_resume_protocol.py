@@ -14,8 +14,6 @@ import pytest
 from populations import (
     EventLog,
     HallOfFame,
-    HallOfFameEntry,
-    LineageRow,
     LineageStore,
     RunDir,
     RunManifest,
@@ -25,6 +23,7 @@ from populations import (
     save_checkpoint,
     write_hall_of_fame,
 )
+from tests.stubs import make_member
 from tests.unit.populations.helpers import make_spec
 
 N_GENERATIONS = 6
@@ -58,20 +57,14 @@ def generation_rows(generation, python_random, generator):
         id = f"{python_random.randrange(40):04d}"  # small id space: re-creations happen
         objectives = (float(generator.normal()), float(generator.uniform()), 5.0)
         rows.append(
-            LineageRow(
+            make_member(
                 id,
                 f"expr_{id}",
-                generation,
-                "mutate_point",
-                (),
                 objectives,
-                objectives,
-                bool(generator.uniform() > 0.2),
-                5,
-                True,
-                0.0,
-                24,
-                tuple(generator.normal(size=3)),
+                feasible=bool(generator.uniform() > 0.2),
+                generation=generation,
+                operator="mutate_point",
+                returns=tuple(generator.normal(size=3)),
             )
         )
     return rows
@@ -92,14 +85,9 @@ def run(run_dir, *, kill_before_checkpoint_of=None, resume=False):
     for generation in range(first, N_GENERATIONS):
         rows = generation_rows(generation, python_random, generator)
         store.append_generation(generation, rows)
-        hall.update(
-            HallOfFameEntry(
-                r.id, r.expression, tuple(r.objectives), r.feasible, r.n_nodes, generation
-            )
-            for r in rows
-        )
+        hall.update(rows)
         specs = [
-            make_spec(m.id, objectives=list(m.objectives), generation=m.generation)
+            make_spec(m.id, objectives=list(m.penalized), generation=m.generation)
             for m in hall.members()
         ]
         write_hall_of_fame(run_dir.hall_of_fame_path, generation, specs)

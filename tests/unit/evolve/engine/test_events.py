@@ -82,7 +82,7 @@ def test_event_fields_when_nested_dataclass_then_plain_dicts() -> None:
             "id": "abc",
             "pretty": "long if close > SMA(close, 20)",
             "robust_score": 0.75,
-            "validation_sharpe": 1.1,
+            "validation_sharpe_annual": 1.1,
             "validation_trades": 14.0,
             "stability": 0.9,
         }

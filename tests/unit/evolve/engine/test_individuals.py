@@ -1,4 +1,4 @@
-"""Population records: checkpoint round trip, semantic collapse, diversity, objective summary."""
+"""Population statistics over strategy records: semantic collapse, diversity, objective summary."""
 
 from __future__ import annotations
 
@@ -7,48 +7,32 @@ import math
 import pytest
 
 from evolve.engine.individuals import (
-    Individual,
     collapse_semantic,
     diversity,
     objective_summary,
     structure_key,
-    with_penalty,
 )
 from primitives import parse, strategy_id
+from tests.stubs import make_member
 
 
 def make(text: str, semantic_hash: str = "", objectives=(0.5, 0.2, 5.0), feasible=True):
     tree = parse(text)
-    return Individual(
-        id=strategy_id(tree),
-        text=str(tree),
-        tree=tree,
-        objectives=tuple(objectives),
-        penalized=tuple(objectives),
-        lineage_penalty=0.0,
+    return make_member(
+        strategy_id(tree),
+        str(tree),
+        tuple(objectives),
         feasible=feasible,
         n_nodes=len(tree),
         semantic_hash=semantic_hash,
-        validation_sharpe=1.25,
-        validation_trades=12.0,
         generation=3,
         parent_ids=("a", "b"),
-        operator="crossover",
     )
 
 
 SMALL = "long_only(gt(close, sma(close, 20)))"
 SAME_SMALL = "long_only(gt(close, sma(close, 50)))"
 BIG = "long_only(and_(gt(close, sma(close, 20)), gt(close, sma(close, 20))))"
-
-
-def test_individual_when_state_round_trip_then_equal_record_and_tree() -> None:
-    individual = make(BIG, "h1", objectives=(0.1234567890123, 0.3, 9.0))
-
-    restored = Individual.from_state(individual.to_state())
-
-    assert restored == individual
-    assert str(restored.tree) == individual.text
 
 
 def test_collapse_semantic_when_same_hash_then_fewest_nodes_kept_in_place() -> None:
@@ -101,15 +85,6 @@ def test_objective_summary_when_none_feasible_then_nan() -> None:
     best, median = objective_summary([make(SMALL, feasible=False)], (1, -1))
 
     assert all(math.isnan(v) for v in [*best, *median])
-
-
-def test_with_penalty_when_applied_then_only_score_objective_lowered() -> None:
-    individual = make(SMALL, objectives=(0.5, 0.2, 5.0))
-
-    penalised = with_penalty(individual, 0, 0.125)
-
-    assert penalised.penalized == (0.375, 0.2, 5.0)
-    assert penalised.objectives == (0.5, 0.2, 5.0) and penalised.lineage_penalty == 0.125
 
 
 def test_series_subtree_jaccard_when_random_trees_then_equals_structural_similarity() -> None:

@@ -24,7 +24,6 @@ from evolve.engine.events import (
     WorkersStarting,
 )
 from evolve.engine.generation import GenerationStep
-from evolve.engine.individuals import Scored
 from evolve.engine.loop import RunInterruptedError, new_run
 from evolve.engine.offspring import Child
 from evolve.engine.resume import resume_run
@@ -40,6 +39,7 @@ from populations import (
     read_hall_of_fame,
 )
 from primitives import parse, strategy_id
+from tests.stubs import make_evaluation
 
 SEEDS_FILE = Path(__file__).resolve().parents[4] / "examples" / "seeds.txt"
 
@@ -260,12 +260,12 @@ def test_lineage_penalty_when_needle_among_identical_relatives_then_documented_v
     # docstring's worked example gives a needle at 3.15 a penalty of 0.5 * (3.0 - 0.15)
     config = small_config()
     text = "long_only(gt(close, sma(close, 20)))"
-    state = EngineState(-1, [], HallOfFame((1, -1, -1)), {})
+    state = EngineState(-1, [], HallOfFame((1, -1, -1)))
     for id, parents, score in (("p1", (), 0.1), ("p2", (), 0.2), ("s", ("p1",), 0.15)):
         state.lineage.add(id, parents, 0 if not parents else 1, score, expression=text)
     step = GenerationStep(config, None, None, state, None)  # type: ignore[arg-type]
     child = Child(text, parse(text), ("p1", "p2"), "crossover")
-    scored = Scored("c", text, 6, (3.15, 0.1, 6.0), True, "h", 0.0, 0.0, 0.0, ())
+    scored = make_evaluation("c", text, (3.15, 0.1, 6.0), n_nodes=6, semantic_hash="h")
     state.lineage.add("c", child.parent_ids, 1, 3.15, expression=text)
 
     penalty = step._lineage_penalty(scored, child, 1)

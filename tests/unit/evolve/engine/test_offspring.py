@@ -8,32 +8,25 @@ import numpy as np
 import pytest
 
 from evolve.config import GPConfig
-from evolve.engine.individuals import Individual
 from evolve.engine.offspring import initial_population, make_offspring, read_seed_templates
 from evolve.engine.toolbox import rank_and_crowding
-from populations import OPERATORS
+from populations import OPERATORS, Member
 from primitives import ExpressionError, check_tree, parse, strategy_id
+from tests.stubs import make_member
 
 SEEDS_FILE = Path(__file__).resolve().parents[4] / "examples" / "seeds.txt"
 CONFIG = GPConfig(population=30, max_depth=8, max_nodes=40)
 
 
-def as_population(children: list, rng: np.random.Generator) -> list[Individual]:
+def as_population(children: list, rng: np.random.Generator) -> list[Member]:
     return [
-        Individual(
-            id=strategy_id(child.tree),
-            text=child.text,
-            tree=child.tree,
-            objectives=(float(rng.normal()), float(rng.uniform()), float(len(child.tree))),
+        make_member(
+            strategy_id(child.tree),
+            child.text,
+            (float(rng.normal()), float(rng.uniform()), float(len(child.tree))),
             penalized=(float(rng.normal()), float(rng.uniform()), float(len(child.tree))),
-            lineage_penalty=0.0,
-            feasible=True,
             n_nodes=len(child.tree),
             semantic_hash=str(index),
-            validation_sharpe=0.0,
-            validation_trades=0.0,
-            generation=0,
-            parent_ids=(),
             operator=child.operator,
         )
         for index, child in enumerate(children)
