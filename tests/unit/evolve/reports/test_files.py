@@ -56,7 +56,7 @@ def test_regenerate_reports_when_only_promotion_json_then_same_bytes_as_direct_w
 def test_read_evidence_when_promotion_json_missing_then_says_to_run_promote(
     tmp_path: Path,
 ) -> None:
-    with pytest.raises(RunDirError, match=r"promotion\.json: not found.*evolve promote"):
+    with pytest.raises(EvidenceError, match=r"promotion\.json: not found.*evolve promote"):
         read_evidence(tmp_path)
 
 
@@ -65,15 +65,15 @@ def test_read_evidence_when_promotion_json_missing_then_says_to_run_promote(
     [
         ('{"run_id": ', "not valid JSON"),
         ("[1, 2]", "expected a JSON object, found list"),
-        ('{"schema_version": 3}', "schema_version is 3, newer than this evolve reads"),
+        ('{"schema_version": 99}', "schema_version is 99, newer than this evolve reads"),
     ],
 )
-def test_read_evidence_when_file_is_unusable_then_run_dir_error_names_file_and_fix(
+def test_read_evidence_when_file_is_unusable_then_evidence_error_names_file_and_fix(
     tmp_path: Path, content: str, message: str
 ) -> None:
     (tmp_path / "promotion.json").write_text(content, "utf-8")
 
-    with pytest.raises(RunDirError, match=message) as caught:
+    with pytest.raises(EvidenceError, match=message) as caught:
         read_evidence(tmp_path)
 
     assert str(tmp_path / "promotion.json") in str(caught.value)
