@@ -158,8 +158,9 @@ class Runner:
                     for symbol in symbols:
                         share = capital / len(symbols)
                         self.store.put_position(s.id, symbol, 0.0, share, 0.0, share, False, None)
-                self._event("start", f"paper account {self.account_id} opened", None,
-                            equity=self.equity, strategies=[s.id for s in self.strategies])  # fmt: skip
+                ids = [s.id for s in self.strategies]
+                opened = f"paper account {self.account_id} opened"
+                self._event("start", opened, None, equity=self.equity, strategies=ids)
         elif existing != self.account_id:
             raise PaperError(
                 f"{self.store.path}: the state file belongs to account {existing} (other "
@@ -180,8 +181,11 @@ class Runner:
             )
         order = {s.id: i for i, s in enumerate(self.strategies)}
         self.broker.accounts = dict(
-            sorted(self.broker.accounts.items(), key=lambda kv: (symbols.index(kv[0][1]), order[kv[0][0]]))
-        )  # fmt: skip
+            sorted(
+                self.broker.accounts.items(),
+                key=lambda item: (symbols.index(item[0][1]), order[item[0][0]]),
+            )
+        )
 
     @property
     def last_bar(self) -> int | None:

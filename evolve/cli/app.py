@@ -15,17 +15,21 @@ from collections.abc import Callable
 
 from evolve import __version__
 from evolve.cli import data as data_command
+from evolve.cli import paper as paper_command
 from evolve.cli import promote as promote_command
 from evolve.cli import run as run_command
 from evolve.cli import runs as runs_command
+from evolve.cli import status as status_command
 from evolve.errors import INPUT_ERRORS
 
-# the registry: every command module registers its subcommands (paper/live come later)
+# the registry: every command module registers its subcommands (live comes later)
 COMMANDS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None], ...] = (
     data_command.register,
     run_command.register,
     runs_command.register,
     promote_command.register,
+    paper_command.register,
+    status_command.register,
 )
 
 DESCRIPTION = """\
@@ -41,6 +45,8 @@ examples:
   evolve lineage ID                               an individual's ancestry with scores
   evolve promote                                  the promotion gauntlet on the latest run
   evolve report RUN                               regenerate report.html and promotion.md
+  evolve paper RUN --replay bundled/BTCUSDT-1h   replay promoted specs in a paper account
+  evolve status                                   the paper account's positions and equity
   evolve data ls                                  list datasets (bundled ones included)
   evolve data show bundled/BTCUSDT-1h             manifest, gaps and first/last bars
   evolve data import btc.csv --symbol BTCUSDT --timeframe 1h --funding funding.csv

@@ -1,4 +1,4 @@
-"""Closed-bar sources: stored bars on a simulated clock (replay) and the venue through ccxt (live)."""
+"""Closed-bar sources: stored bars on a simulated clock (replay), the venue via ccxt (live)."""
 
 from __future__ import annotations
 

@@ -60,7 +60,7 @@ class ReplayFeed:
         self.timeframe = first.timeframe
         self.symbols = tuple(s.symbol for s in series)
         self.interval_ms = timeframe_to_ms(first.timeframe)
-        self.grace_ms = int(round(grace_seconds * 1000))
+        self.grace_ms = round(grace_seconds * 1000)
         self._timestamp = first.timestamp
         self._histories = {
             s.symbol: history_from_arrays({c: getattr(s, c) for c in _COLUMNS}) for s in series
