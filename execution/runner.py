@@ -267,23 +267,43 @@ class Runner:
         for leg in result.legs:
             if leg.traded_qty != 0.0:
                 store.add_fill(
-                    result.client_id, leg.strategy, leg.symbol, result.bar_time,
-                    leg.traded_qty, leg.price, leg.fee, leg.slippage_cost,
-                )  # fmt: skip
+                    result.client_id,
+                    leg.strategy,
+                    leg.symbol,
+                    result.bar_time,
+                    leg.traded_qty,
+                    leg.price,
+                    leg.fee,
+                    leg.slippage_cost,
+                )
             if leg.funding_paid != 0.0:
                 store.add_funding(
-                    leg.strategy, leg.symbol, result.bar_time, rate, leg.funding_qty,
+                    leg.strategy,
+                    leg.symbol,
+                    result.bar_time,
+                    rate,
+                    leg.funding_qty,
                     leg.funding_paid,
-                )  # fmt: skip
+                )
             account = self.broker.accounts[(leg.strategy, leg.symbol)]
             store.put_position(
-                account.strategy, account.symbol, account.qty, account.cash,
-                account.last_target, account.value, account.ruined, result.bar_time,
-            )  # fmt: skip
+                account.strategy,
+                account.symbol,
+                account.qty,
+                account.cash,
+                account.last_target,
+                account.value,
+                account.ruined,
+                result.bar_time,
+            )
             store.add_strategy_mark(leg.strategy, leg.symbol, result.bar_time, leg.value, leg.qty)
             if leg.ruined_now:
-                self._event("ruin", f"{leg.strategy} on {leg.symbol} is ruined (equity <= 0)",
-                            result.bar_time, strategy=leg.strategy)  # fmt: skip
+                self._event(
+                    "ruin",
+                    f"{leg.strategy} on {leg.symbol} is ruined (equity <= 0)",
+                    result.bar_time,
+                    strategy=leg.strategy,
+                )
 
     def _decide(self, bar_time: int, status: FeedStatus) -> None:
         stale = status.now_ms - (bar_time + self.interval_ms) > self.stale_bars * self.interval_ms
@@ -298,8 +318,12 @@ class Runner:
                 target = model
                 if stale:
                     target = self._reduce_only(s, symbol, model)
-                    self._event("stale", f"data stale: {s.id} on {symbol} may only reduce "
-                                f"(model {model}, decided {target})", bar_time)  # fmt: skip
+                    self._event(
+                        "stale",
+                        f"data stale: {s.id} on {symbol} may only reduce "
+                        f"(model {model}, decided {target})",
+                        bar_time,
+                    )
                 self.store.add_decision(s.id, symbol, bar_time, target, model, stale)
 
     def _reduce_only(self, s: StrategyRun, symbol: str, model: float) -> float:
@@ -323,9 +347,12 @@ class Runner:
         with self.store.step():
             self.store.set_meta("data_state", state)
             if state == STALE:
-                self._event("stale", f"data stale: newest closed bar {status.latest_closed_ms}, "
-                            f"clock {status.now_ms}; no position opened or increased",
-                            status.latest_closed_ms)  # fmt: skip
+                self._event(
+                    "stale",
+                    f"data stale: newest closed bar {status.latest_closed_ms}, "
+                    f"clock {status.now_ms}; no position opened or increased",
+                    status.latest_closed_ms,
+                )
             else:
                 self._event("fresh", "data fresh again", status.latest_closed_ms)
 

@@ -51,22 +51,43 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("specs", nargs="+", metavar="SPEC_OR_RUN",
-                        help="a promoted spec file or a run directory (its promoted/*.json)")  # fmt: skip
-    parser.add_argument("--equity", type=float, default=10_000.0,
-                        help="initial account equity in quote currency (default 10000)")  # fmt: skip
-    parser.add_argument("--weights", metavar="W,W,...",
-                        help="capital weights, one per strategy (default equal)")  # fmt: skip
+    parser.add_argument(
+        "specs",
+        nargs="+",
+        metavar="SPEC_OR_RUN",
+        help="a promoted spec file or a run directory (its promoted/*.json)",
+    )
+    parser.add_argument(
+        "--equity",
+        type=float,
+        default=10_000.0,
+        help="initial account equity in quote currency (default 10000)",
+    )
+    parser.add_argument(
+        "--weights", metavar="W,W,...", help="capital weights, one per strategy (default equal)"
+    )
     parser.add_argument("--state", type=Path, metavar="PATH", help="the account's state file")
-    parser.add_argument("--replay", metavar="DATASET",
-                        help="replay stored bars (a dataset name or file) on a simulated clock")  # fmt: skip
+    parser.add_argument(
+        "--replay",
+        metavar="DATASET",
+        help="replay stored bars (a dataset name or file) on a simulated clock",
+    )
     parser.add_argument("--from", dest="from_", metavar="T", help="first replayed bar (UTC date)")
     parser.add_argument("--to", metavar="T", help="replay bars opening before T (UTC date)")
     parser.add_argument("--exchange", default="binanceusdm", help="ccxt exchange of live bars")
-    parser.add_argument("--grace", type=float, default=5.0, metavar="S",
-                        help="seconds after a bar's end before it counts as closed (default 5)")  # fmt: skip
-    parser.add_argument("--history-bars", type=int, metavar="N",
-                        help="bars a decision reads (default: all held; live holds 1000)")  # fmt: skip
+    parser.add_argument(
+        "--grace",
+        type=float,
+        default=5.0,
+        metavar="S",
+        help="seconds after a bar's end before it counts as closed (default 5)",
+    )
+    parser.add_argument(
+        "--history-bars",
+        type=int,
+        metavar="N",
+        help="bars a decision reads (default: all held; live holds 1000)",
+    )
     add_option(parser, "home")
     parser.set_defaults(handler=paper_command)
 
@@ -139,8 +160,10 @@ def _paper(args: argparse.Namespace) -> int:
     home = resolve_home(args.home)
     timeframes = {str(spec.data.get("timeframe", "")) for spec in specs}
     if len(timeframes) != 1:
-        raise UsageError(f"the specs trade different timeframes {sorted(timeframes)}; "
-                         "one account trades one timeframe")  # fmt: skip
+        raise UsageError(
+            f"the specs trade different timeframes {sorted(timeframes)}; "
+            "one account trades one timeframe"
+        )
     timeframe = timeframes.pop()
     runs = [
         StrategyRun(s.id, s.expression, CostModel.model_validate(s.costs), w, s.to_json())
@@ -149,8 +172,10 @@ def _paper(args: argparse.Namespace) -> int:
     if args.replay is not None:
         series = load_bars(args.replay, home=home)
         if series.timeframe != timeframe:
-            raise UsageError(f"--replay {args.replay}: the dataset is {series.timeframe}, the "
-                             f"specs trade {timeframe} (expected the specs' timeframe)")  # fmt: skip
+            raise UsageError(
+                f"--replay {args.replay}: the dataset is {series.timeframe}, the "
+                f"specs trade {timeframe} (expected the specs' timeframe)"
+            )
         start = parse_utc_ms(args.from_, "--from") if args.from_ else None
         stop = parse_utc_ms(args.to, "--to") if args.to else None
         feed: Any = ReplayFeed([series], start_ms=start, stop_ms=stop, grace_seconds=args.grace)
@@ -175,8 +200,15 @@ def _paper(args: argparse.Namespace) -> int:
             print(f"evolve paper: {event['kind']}: {event['message']}", file=sys.stderr)
 
     store = StateStore(state_path)
-    runner = Runner(store, feed, runs, equity=args.equity, history_bars=args.history_bars,
-                    on_event=on_event, sleep=_interruptible(lambda: runner.stop_requested, sleep))  # fmt: skip
+    runner = Runner(
+        store,
+        feed,
+        runs,
+        equity=args.equity,
+        history_bars=args.history_bars,
+        on_event=on_event,
+        sleep=_interruptible(lambda: runner.stop_requested, sleep),
+    )
 
     def stop(signum: int, frame: object) -> None:
         runner.stop_requested = True
@@ -200,8 +232,10 @@ def _paper(args: argparse.Namespace) -> int:
     finally:
         curve.close()
     if last:
-        print(f"paper account {runner.account_id}: equity {last[0][1]:.2f} at bar {last[0][0]} "
-              f"({state_path})")  # fmt: skip
+        print(
+            f"paper account {runner.account_id}: equity {last[0][1]:.2f} at bar {last[0][0]} "
+            f"({state_path})"
+        )
     return 0
 
 
@@ -236,5 +270,6 @@ def _live_feed(args: argparse.Namespace, specs: Sequence[Any], timeframe: str) -
     client = ExchangeClient(args.exchange)
     client.check_timeframe(timeframe)
     unified = [client.market(symbol).symbol for symbol in symbols]
-    return LiveFeed(client, unified, timeframe, history_bars=args.history_bars or 1000,
-                    grace_seconds=args.grace)  # fmt: skip
+    return LiveFeed(
+        client, unified, timeframe, history_bars=args.history_bars or 1000, grace_seconds=args.grace
+    )

@@ -22,8 +22,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="show a paper account: targets, positions, equity, P&L, data state",
         description="Read a paper account's state file (never writes; safe while it runs).",
     )
-    parser.add_argument("--state", type=Path, metavar="PATH",
-                        help="state file (default <data home>/paper/account.sqlite)")  # fmt: skip
+    parser.add_argument(
+        "--state",
+        type=Path,
+        metavar="PATH",
+        help="state file (default <data home>/paper/account.sqlite)",
+    )
     parser.add_argument("--json", action="store_true", help="print the status as JSON")
     add_option(parser, "home")
     parser.set_defaults(handler=status_command)
@@ -119,18 +123,31 @@ def status_command(args: argparse.Namespace) -> int:
         f"{status['data_state']}" + (f"  HALTED: {status['halted']}" if status["halted"] else "")
     )
     table = Table()
-    for column in ("strategy", "symbol", "target", "position", "equity", "P&L today",
-                   "P&L total", "return", "backtest annual"):  # fmt: skip
+    for column in (
+        "strategy",
+        "symbol",
+        "target",
+        "position",
+        "equity",
+        "P&L today",
+        "P&L total",
+        "return",
+        "backtest annual",
+    ):
         table.add_column(column, justify="left" if column in ("strategy", "symbol") else "right")
     for row in status["strategies"]:
         expected = row["expected_annual_return"]
         table.add_row(
-            row["strategy"], row["symbol"],
+            row["strategy"],
+            row["symbol"],
             "flat" if row["target"] is None else f"{row['target']:+.3f}",
-            f"{row['position']:.6g}", f"{row['equity']:.2f}", f"{row['pnl_today']:+.2f}",
-            f"{row['pnl_total']:+.2f}", f"{row['return_total']:+.2%}",
+            f"{row['position']:.6g}",
+            f"{row['equity']:.2f}",
+            f"{row['pnl_today']:+.2f}",
+            f"{row['pnl_total']:+.2f}",
+            f"{row['return_total']:+.2%}",
             "-" if expected is None else f"{expected:+.2%}",
-        )  # fmt: skip
+        )
     console.print(table)
     for event in status["events"][:5]:
         console.print(f"  {when(event['bar_time'])}  {event['kind']}: {event['message']}")

@@ -151,9 +151,18 @@ class PaperBroker:
     ) -> LegResult:
         if account.ruined:
             return LegResult(
-                account.strategy, account.symbol, 0.0, 0.0, 0.0, open_price, 0.0, 0.0, 0.0, 0.0,
+                account.strategy,
+                account.symbol,
+                0.0,
+                0.0,
+                0.0,
+                open_price,
+                0.0,
+                0.0,
+                0.0,
+                0.0,
                 False,
-            )  # fmt: skip
+            )
         costs = account.costs
         executable = account.last_target if signal is None else signal
         slip = costs.slippage

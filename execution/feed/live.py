@@ -174,9 +174,10 @@ class LiveFeed:
         # settlements falling in a missing bar have no bar to settle on (DESIGN §1 "split")
         index = np.searchsorted(timestamp, [t for t, _ in settlements], "right") - 1
         settlements = [
-            s for s, i in zip(settlements, index, strict=True)
+            s
+            for s, i in zip(settlements, index, strict=True)
             if timestamp[i] <= s[0] < timestamp[i] + self.interval_ms
-        ]  # fmt: skip
+        ]
         if not settlements:
             return np.zeros(len(timestamp))
         return np.asarray(
