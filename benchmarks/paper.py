@@ -1,4 +1,4 @@
-"""Per-bar decision time of the paper runner beside the bar interval (``python -m benchmarks.paper``).
+"""Per-bar decision time of the paper runner beside the bar interval (python -m benchmarks.paper).
 
 One step = the closed bar processed for every strategy (funding → fill → mark through
 ``fitness.bar_step_nb``), every strategy's new target from its compiled tree, and the SQLite

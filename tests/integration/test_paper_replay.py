@@ -59,7 +59,7 @@ def test_paper_replay_when_random_specs_then_equity_equals_simulate_at_every_bar
             paths.append(str(path))
         weights = [float(1 + k) for k in range(n_strategies)]
         state = tmp_path / f"account{account}.sqlite"
-        code, out, err = run(
+        code, _, err = run(
             capsys,
             "paper",
             *paths,
