@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from execution.errors import ExchangeError, ExchangeInputError, TemporaryExchangeError
+from execution.errors import ExchangeError, ExchangeInputError, PaperError, TemporaryExchangeError
 from execution.exchange.client import ExchangeClient, MarketInfo, RetryPolicy
 from execution.exchange.fetch import FetchProgress, fetch_dataset
 
@@ -12,6 +12,7 @@ __all__ = [
     "ExchangeInputError",
     "FetchProgress",
     "MarketInfo",
+    "PaperError",
     "RetryPolicy",
     "TemporaryExchangeError",
     "fetch_dataset",

@@ -13,3 +13,7 @@ class TemporaryExchangeError(ExchangeError):
 
 class ExchangeInputError(ExchangeError, ValueError):
     """The request itself is wrong (unknown symbol or timeframe): a usage error, exit 2."""
+
+
+class PaperError(ValueError):
+    """A paper account cannot start or continue as asked (bad spec, state file, dataset): exit 2."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from fitness.backtest.costs import CostModel
 from fitness.backtest.metrics import bars_per_year, metrics, segment_metrics
-from fitness.backtest.nb import SegmentSummary
+from fitness.backtest.nb import SegmentSummary, bar_step_nb, fill_slippage_nb
 from fitness.backtest.simulate import (
     SegmentResult,
     SimResult,
@@ -104,11 +104,13 @@ __all__ = [
     "Timeline",
     "TradeRecords",
     "align_funding",
+    "bar_step_nb",
     "bars_per_year",
     "complexity_penalty",
     "dataset_name",
     "default_home",
     "evaluate",
+    "fill_slippage_nb",
     "lineage_stability_penalty",
     "list_datasets",
     "load_bars",

@@ -140,8 +140,10 @@ class FakeBinanceUsdm(FakeVenue):
         The listed perpetuals.
 
     Attributes ``outages`` (``[(start_ms, stop_ms), ...]``: no bars open inside, as after an
-    exchange outage) and ``honour_end_time`` (False: ignore ``endTime`` like some venues do)
-    may be changed while serving.
+    exchange outage), ``honour_end_time`` (False: ignore ``endTime`` like some venues do) and
+    ``publish_delay_ms`` (a closed bar is served only that long after its end: late
+    publication) may be changed while serving. The clock is controllable: ``advance(ms)``
+    moves ``now_ms`` forward, and new bars appear as it passes their ends.
     """
 
     name = "fake-binance"
@@ -158,8 +160,17 @@ class FakeBinanceUsdm(FakeVenue):
         self.markets = {market.symbol: market for market in markets}
         self.outages: list[tuple[int, int]] = []
         self.honour_end_time = True
+        self.publish_delay_ms = 0
         self._candles: dict[tuple[str, str, str], _Candles] = {}
         super().__init__()
+
+    def advance(self, ms: int) -> int:
+        """Move the venue's clock forward by ``ms`` (>= 0) and return the new ``now_ms``."""
+        if ms < 0:
+            raise ValueError(f"the venue's clock only moves forward, asked {ms} ms")
+        with self._lock:
+            self.now_ms += int(ms)
+            return self.now_ms
 
     # ---------------------------------------------------------------- extension point
     def build_routes(self) -> None:
@@ -257,6 +268,9 @@ class FakeBinanceUsdm(FakeVenue):
         listing_bar = -(-market.listing_ms // interval_ms)  # first full bar after listing
         forming_bar = now_ms // interval_ms
         newest_bar = forming_bar - 1 if closed_only else forming_bar
+        if self.publish_delay_ms > 0:
+            # late publication: a bar ending less than publish_delay_ms ago is not served yet
+            newest_bar = min(newest_bar, (now_ms - self.publish_delay_ms) // interval_ms - 1)
         lo = listing_bar if first_ms is None else max(listing_bar, -(-first_ms // interval_ms))
         hi = newest_bar if last_ms is None else min(newest_bar, last_ms // interval_ms)
         bars = [bar for bar in range(lo, hi + 1) if not self._in_outage(bar * interval_ms)]

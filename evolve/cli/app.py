@@ -18,11 +18,13 @@ from evolve import __version__
 from evolve.cli import backtest as backtest_command
 from evolve.cli import data as data_command
 from evolve.cli import language as language_command
+from evolve.cli import paper as paper_command
 from evolve.cli import promote as promote_command
 from evolve.cli import run as run_command
 from evolve.cli import runs as runs_command
+from evolve.cli import status as status_command
 
-# the registry: every command module registers its subcommands (paper/live come later)
+# the registry: every command module registers its subcommands (live comes later)
 COMMANDS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None], ...] = (
     data_command.register,
     run_command.register,
@@ -30,6 +32,8 @@ COMMANDS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], 
     promote_command.register,
     backtest_command.register,
     language_command.register,
+    paper_command.register,
+    status_command.register,
 )
 
 DESCRIPTION = """\
@@ -49,6 +53,8 @@ examples:
   evolve backtest "long_only(gt(close, sma(close, 50)))" --plot chart.svg
                                                   one strategy: metrics per split and symbol
   evolve primitives                               the strategy language
+  evolve paper RUN --replay bundled/BTCUSDT-1h   replay promoted specs in a paper account
+  evolve status                                   the paper account's positions and equity
   evolve data ls                                  list datasets (bundled ones included)
   evolve data show bundled/BTCUSDT-1h             manifest, gaps and first/last bars
   evolve data import btc.csv --symbol BTCUSDT --timeframe 1h --funding funding.csv

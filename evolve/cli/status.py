@@ -1,0 +1,154 @@
+"""``evolve status [--state PATH] [--json]``: a paper account read while its runner writes."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from evolve.cli.data import make_console, resolve_home
+from evolve.cli.options import add_option
+from evolve.errors import UsageError
+
+DAY_MS = 86_400_000
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``evolve status`` to ``subparsers``."""
+    parser = subparsers.add_parser(
+        "status",
+        help="show a paper account: targets, positions, equity, P&L, data state",
+        description="Read a paper account's state file (never writes; safe while it runs).",
+    )
+    parser.add_argument(
+        "--state",
+        type=Path,
+        metavar="PATH",
+        help="state file (default <data home>/paper/account.sqlite)",
+    )
+    parser.add_argument("--json", action="store_true", help="print the status as JSON")
+    add_option(parser, "home")
+    parser.set_defaults(handler=status_command)
+
+
+def read_status(path: Path) -> dict[str, Any]:
+    """Return the account's status as plain JSON-ready values."""
+    from execution.errors import PaperError
+    from execution.state import StateStore
+    from fitness import timeframe_to_ms
+
+    try:
+        store = StateStore(path, readonly=True)
+    except PaperError as e:
+        raise UsageError(str(e)) from e
+    try:
+        meta = dict(store.query("SELECT key, value FROM meta"))
+        timeframe = meta.get("timeframe", "1h")
+        interval = timeframe_to_ms(timeframe)
+        last_bar = int(meta["last_bar"]) if "last_bar" in meta else None
+        day_start = None if last_bar is None else (last_bar // DAY_MS) * DAY_MS
+        rows = []
+        for strategy in store.strategies():
+            spec = json.loads(strategy["spec"])
+            expected = spec.get("metrics", {}).get("holdout") or spec.get("metrics", {}).get(
+                "validation", {}
+            )
+            for position in store.query(
+                "SELECT symbol, qty, value FROM positions WHERE strategy = ?",
+                (strategy["strategy"],),
+            ):
+                symbol, qty, value = position
+                start = strategy["capital"] / max(1, len(meta.get("symbols", "x").split(",")))
+                decided = store.last_decision(strategy["strategy"], symbol)
+                before_today = store.query(
+                    "SELECT value FROM strategy_marks WHERE strategy = ? AND symbol = ? AND "
+                    "bar_time < ? ORDER BY bar_time DESC LIMIT 1",
+                    (strategy["strategy"], symbol, day_start or 0),
+                )
+                day_open = before_today[0][0] if before_today else start
+                rows.append(
+                    {
+                        "strategy": strategy["strategy"],
+                        "symbol": symbol,
+                        "weight": strategy["weight"],
+                        "target": None if decided is None or math.isnan(decided[1]) else decided[1],
+                        "position": qty,
+                        "equity": value,
+                        "pnl_today": value - day_open,
+                        "pnl_total": value - start,
+                        "return_total": value / start - 1.0,
+                        "expected_annual_return": expected.get("annual_return"),
+                    }
+                )
+        equity = store.query("SELECT equity FROM equity_marks ORDER BY bar_time DESC LIMIT 1")
+        data_state = meta.get("data_state", "fresh")
+        return {
+            "account": meta.get("account_id"),
+            "state_file": str(path),
+            "timeframe": timeframe,
+            "initial_equity": float(meta.get("initial_equity", "nan")),
+            "equity": equity[0][0] if equity else float(meta.get("initial_equity", "nan")),
+            "last_bar": last_bar,
+            "next_bar_due": None if last_bar is None else last_bar + 2 * interval,
+            "data_state": data_state,
+            "halted": store.active_halt(),
+            "strategies": rows,
+            "events": store.events(10),
+        }
+    finally:
+        store.close()
+
+
+def status_command(args: argparse.Namespace) -> int:
+    """Print the status table (or JSON)."""
+    path = Path(args.state) if args.state else resolve_home(args.home) / "paper" / "account.sqlite"
+    status = read_status(path)
+    if args.json:
+        print(json.dumps(status, indent=2, allow_nan=True))
+        return 0
+    from rich.table import Table
+
+    from fitness.data.timeframes import iso_from_ms
+
+    def when(ms: int | None) -> str:
+        return "-" if ms is None else iso_from_ms(ms)
+
+    console = make_console()
+    console.print(
+        f"paper account {status['account']}  equity {status['equity']:.2f} "
+        f"(start {status['initial_equity']:.2f})  {status['timeframe']}  last bar "
+        f"{when(status['last_bar'])}  next bar due {when(status['next_bar_due'])}  data "
+        f"{status['data_state']}" + (f"  HALTED: {status['halted']}" if status["halted"] else "")
+    )
+    table = Table()
+    for column in (
+        "strategy",
+        "symbol",
+        "target",
+        "position",
+        "equity",
+        "P&L today",
+        "P&L total",
+        "return",
+        "backtest annual",
+    ):
+        table.add_column(column, justify="left" if column in ("strategy", "symbol") else "right")
+    for row in status["strategies"]:
+        expected = row["expected_annual_return"]
+        table.add_row(
+            row["strategy"],
+            row["symbol"],
+            "flat" if row["target"] is None else f"{row['target']:+.3f}",
+            f"{row['position']:.6g}",
+            f"{row['equity']:.2f}",
+            f"{row['pnl_today']:+.2f}",
+            f"{row['pnl_total']:+.2f}",
+            f"{row['return_total']:+.2%}",
+            "-" if expected is None else f"{expected:+.2%}",
+        )
+    console.print(table)
+    for event in status["events"][:5]:
+        console.print(f"  {when(event['bar_time'])}  {event['kind']}: {event['message']}")
+    return 0
