@@ -9,7 +9,7 @@ import importlib
 import sys
 import time
 
-MODULES = ("primitives", "simulate", "evaluate", "evolution")
+MODULES = ("primitives", "simulate", "evaluate", "evolution", "calibration")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -92,7 +92,17 @@ def test_planted_edge_when_promoted_then_every_gate_passed_with_margin(
     assert all(gate["passed"] for gate in best["gates"]) and best["failed"] == []
     assert set(gates) >= {"dsr", "psr", "pbo", "cost_stress", "stability", "min_trades"}
     assert {"drawdown", "concentration", "correlation"} <= set(gates)
-    assert gates["dsr"]["value"] > 0.99 and gates["pbo"]["value"] <= 0.1
+    assert gates["pbo"]["value"] <= 0.1
+    # two stages, each on its own sample: DSR on validation, corrected PSR(0) on the holdout
+    stage = best["stage"]
+    assert stage["selection"]["sample"] == "validation"
+    assert stage["selection"]["dsr"] == gates["dsr"]["value"] >= gates["dsr"]["threshold"]
+    assert stage["confirmation"]["sample"] == "holdout"
+    assert stage["confirmation"]["corrected_alpha"] <= stage["confirmation"]["alpha"]
+    assert gates["psr"]["threshold"] == pytest.approx(1 - stage["confirmation"]["corrected_alpha"])
+    assert gates["psr"]["value"] > 0.999
+    cluster = evidence["clusters"][best["cluster"]]
+    assert best["id"] in cluster["members"] and cluster["id"] == best["cluster"]
     assert best["statistics"]["holdout_annual_sharpe"] > 5.0
     stressed = {p["multiplier"]: p for p in best["cost_stress"]}
     assert stressed[3.0]["holdout_return"] > 0 and stressed[3.0]["holdout_sharpe"] > 2.0

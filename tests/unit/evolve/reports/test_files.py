@@ -65,7 +65,7 @@ def test_read_evidence_when_promotion_json_missing_then_says_to_run_promote(
     [
         ('{"run_id": ', "not valid JSON"),
         ("[1, 2]", "expected a JSON object, found list"),
-        ('{"schema_version": 3}', "schema_version is 3, newer than this evolve reads"),
+        ('{"schema_version": 4}', "schema_version is 4, newer than this evolve reads"),
     ],
 )
 def test_read_evidence_when_file_is_unusable_then_run_dir_error_names_file_and_fix(
