@@ -1,4 +1,4 @@
-"""The promoter's operating characteristic: false promotions on null markets, power on planted edges.
+"""The promoter's operating characteristic: false promotions on nulls, power on planted edges.
 
 ``python -m benchmarks.calibration [--quick] [--jobs N] [--out DIR]`` runs the whole pipeline —
 ``evolve run`` then ``evolve promote`` with the default settings, only the population and the
@@ -151,8 +151,8 @@ def run_dataset(task: dict[str, Any]) -> dict[str, Any]:
     import contextlib
     import io
 
-    from evolve.cli import app as cli
     from benchmarks.calibration_markets import write_bar_file
+    from evolve.cli import app as cli
 
     budget = Budget(**task["budget"])
     kind, family, seed = task["kind"], task["family"], task["seed"]
@@ -340,7 +340,7 @@ def table(results: list[dict[str, Any]]) -> str:
     errors = [r for r in results if "error" in r]
     lines += [
         "",
-        f"Promoted holdout Sharpe / oracle's, mean over detections: "
+        "Promoted holdout Sharpe / oracle's, mean over detections: "
         + (f"{np.mean(shares):.0%} ({len(shares)} datasets)" if shares else "–"),
         f"Datasets that failed to run: {len(errors)}",
     ]

@@ -95,9 +95,7 @@ def cluster_candidates(
         else:
             leaders.append((id_, values))
             members.append([id_])
-    return tuple(
-        Cluster(index, group[0], tuple(group)) for index, group in enumerate(members)
-    )
+    return tuple(Cluster(index, group[0], tuple(group)) for index, group in enumerate(members))
 
 
 @dataclass(frozen=True, slots=True)

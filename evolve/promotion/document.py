@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pydantic
-from typing import Literal
-
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from evolve.errors import EvidenceError

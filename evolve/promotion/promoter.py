@@ -29,7 +29,6 @@ import primitives
 from evolve.config.promotion_config import PromotionConfig
 from evolve.engine.loop import score_index_of
 from evolve.promotion import gauntlet, replays
-from evolve.promotion.confirmation import cluster_candidates, confirmation_levels
 from evolve.promotion.candidates import (
     CandidateAnalysis,
     SearchContext,
@@ -40,6 +39,7 @@ from evolve.promotion.candidates import (
     promotion_stream,
     timeline_span,
 )
+from evolve.promotion.confirmation import cluster_candidates, confirmation_levels
 from evolve.promotion.evidence import (
     EVIDENCE_FILE,
     CandidateDecision,
@@ -269,9 +269,7 @@ def _gauntlet(
         [a.evaluation.validation_returns for a in analyses],
         config.cluster_correlation_min,
     )
-    holdout_psr = {
-        a.spec.id: gauntlet.psr_gate(a.moments, config.psr_min).value for a in analyses
-    }
+    holdout_psr = {a.spec.id: gauntlet.psr_gate(a.moments, config.psr_min).value for a in analyses}
     levels = confirmation_levels(
         clusters, holdout_psr, 1.0 - config.psr_min, config.confirmation_method
     )
