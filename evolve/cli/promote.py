@@ -19,11 +19,14 @@ examples:
   evolve promote --null-runs 5 --workers 2         also repeat the search on 5 surrogate markets
   evolve promote --config promotion.toml           thresholds from its [promotion] table
 
-Gates (defaults; every one is a [promotion] key): DSR >= 0.95 (dsr_min) with the run's
-effective trials; holdout PSR(0) >= 0.95 (psr_min); PBO <= 0.2 (pbo_max); at 2x fees and
+Gates (defaults; every one is a [promotion] key): selection stage DSR >= 0.05 (dsr_min) on
+the validation record with the run's effective trials; confirmation stage holdout PSR(0) at
+family-wise 5% (psr_min 0.95), Holm over candidate clusters (confirmation_method,
+cluster_correlation_min); PBO <= 0.2 (pbo_max); at 2x fees and
 slippage PSR >= 0.95 and return > 0 (cost_stress_multiplier, cost_stress_psr_min);
-perturbation stability >= 0.7 (stability_min); holdout trades >= MinTRL; no month or
-volatility regime above 50% of the P&L (concentration_max); correlation < 0.7 with promoted
+perturbation stability >= 0.7 (stability_min); holdout trades >= MinTRL; holdout PSR(0)
+without the best month >= 0.9 and P&L without the best 5% of trades > 0
+(concentration_psr_min, concentration_top_trades); correlation < 0.7 with promoted
 strategies (correlation_max); 95th-percentile bootstrap drawdown <= 30% (drawdown_budget);
 SPA and null-model percentile only when spa_max_pvalue / null_percentile_min are set.
 

@@ -28,8 +28,28 @@ class PromotionConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
-    dsr_min: float = Field(default=0.95, ge=0.0, le=1.0, description="deflated Sharpe ratio")
-    psr_min: float = Field(default=0.95, ge=0.0, le=1.0, description="holdout PSR(0)")
+    dsr_min: float = Field(
+        default=0.05,
+        ge=0.0,
+        le=1.0,
+        description="selection stage: DSR on the validation record (a filter; the holdout "
+        "confirmation stage bounds the false promotions; calibrated in benchmarks/RESULTS.md)",
+    )
+    psr_min: float = Field(
+        default=0.95,
+        ge=0.0,
+        le=1.0,
+        description="confirmation stage: holdout PSR(0) at family-wise level 1 - psr_min",
+    )
+    confirmation_method: Literal["holm", "sidak"] = Field(
+        default="holm", description="family-wise correction over the candidate clusters"
+    )
+    cluster_correlation_min: float = Field(
+        default=0.8,
+        gt=-1.0,
+        le=1.0,
+        description="validation daily-return correlation joining a candidate to a cluster",
+    )
     pbo_max: float = Field(default=0.2, ge=0.0, le=1.0, description="probability of overfitting")
     pbo_blocks: int = Field(default=16, ge=2, le=20, description="CSCV blocks S (even)")
     pbo_min_strategies: int = Field(
@@ -44,8 +64,14 @@ class PromotionConfig(BaseModel):
     stability_min: float = Field(
         default=0.7, description="median perturbed robust score / own score"
     )
-    concentration_max: float = Field(
-        default=0.5, gt=0.0, le=1.0, description="largest month or volatility-regime P&L share"
+    concentration_psr_min: float = Field(
+        default=0.9, ge=0.0, le=1.0, description="holdout PSR(0) with the best month removed"
+    )
+    concentration_top_trades: float = Field(
+        default=0.05,
+        ge=0.0,
+        lt=1.0,
+        description="share of best trades whose removal must leave a positive P&L",
     )
     correlation_max: float = Field(
         default=0.7, gt=-1.0, le=1.0, description="daily-return correlation with promoted ones"
@@ -75,7 +101,7 @@ class PromotionConfig(BaseModel):
         default=0.8, gt=-1.0, le=1.0, description="clustering of trials into effective trials"
     )
     sharpe_variance: Literal["trials", "estimation"] = Field(
-        default="estimation",
+        default="trials",
         description="V[SR_n] of the DSR: 'trials' = variance of the cluster representatives' "
         "Sharpe ratios; 'estimation' = their mean estimation variance (the dispersion zero-skill "
         "trials would show)",
@@ -96,7 +122,9 @@ class PromotionConfig(BaseModel):
             "cost_stress_psr_min": self.cost_stress_psr_min,
             "cost_stress_multiplier": self.cost_stress_multiplier,
             "stability_min": self.stability_min,
-            "concentration_max": self.concentration_max,
+            "concentration_psr_min": self.concentration_psr_min,
+            "concentration_top_trades": self.concentration_top_trades,
+            "cluster_correlation_min": self.cluster_correlation_min,
             "correlation_max": self.correlation_max,
             "drawdown_budget": self.drawdown_budget,
             "drawdown_quantile": self.drawdown_quantile,

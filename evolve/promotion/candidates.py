@@ -27,6 +27,7 @@ from evolve.config.promotion_config import PromotionConfig
 from evolve.errors import NoHoldoutError
 from evolve.numbers import finite_or_none
 from evolve.promotion import gauntlet, replays
+from evolve.promotion.confirmation import Cluster, ConfirmationLevel
 from evolve.promotion.gauntlet import ConcentrationShares, Gate, PerTradeStatistics
 from evolve.promotion.seeds import SeedPurpose, stable_seed
 from fitness import Evaluation, FitnessConfig, Market, evaluate, perturbation_probe
@@ -54,6 +55,11 @@ class SearchContext:
     null_draws: Sequence[float] | None = None
     score_index: int = 0
     sharpe_variance_trials: float = math.nan
+    levels: Mapping[str, ConfirmationLevel] = field(default_factory=dict)
+    clusters: tuple[Cluster, ...] = ()
+
+
+SELECTION_SAMPLE = "validation"
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -260,13 +266,23 @@ class ConcentrationEvidence:
 def concentration(
     analysis: CandidateAnalysis, context: SearchContext
 ) -> tuple[Gate, ConcentrationEvidence]:
-    """Return the concentration gate and its evidence (monthly and regime P&L)."""
+    """Return the concentration gate and its evidence (monthly and regime P&L, reported)."""
     monthly = replays.monthly_pnl(analysis.holdout)
     regimes = replays.regime_pnl(
         analysis.holdout, context.market, context.config.volatility_window_days
     )
+    holdout = analysis.holdout
+    bucket_ms = replays.day_bucket_ms(context.market)
+    day_starts = holdout.start_ms + np.arange(holdout.n_days, dtype=np.int64) * bucket_ms
+    day_months = day_starts.astype("datetime64[ms]").astype("datetime64[M]").astype(str)
     gate, shares = gauntlet.concentration_gate(
-        monthly, [(name, pnl) for name, pnl, _ in regimes], context.config.concentration_max
+        holdout.daily_returns,
+        [str(month) for month in day_months],
+        monthly,
+        [(name, pnl) for name, pnl, _ in regimes],
+        replays.trade_returns(holdout),
+        context.config.concentration_psr_min,
+        context.config.concentration_top_trades,
     )
     total = shares.total_pnl
     evidence = ConcentrationEvidence(
@@ -309,6 +325,29 @@ class HoldoutStatistics:
 
 
 @dataclass(frozen=True, slots=True)
+class SelectionStage:
+    """The selection stage: the DSR on the sample the hall of fame was selected on (per day)."""
+
+    sample: str
+    dsr: float | None
+    sharpe_daily: float | None
+    n_days: int
+    sr0_daily: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class ConfirmationStage:
+    """The confirmation stage: holdout PSR(0) at the family-wise corrected level."""
+
+    sample: str
+    psr: float | None
+    alpha: float
+    corrected_alpha: float
+    n_clusters: int
+    method: str
+
+
+@dataclass(frozen=True, slots=True)
 class CandidateEvidence:
     """Everything measured on a candidate besides its gates (built once, never changed)."""
 
@@ -318,6 +357,9 @@ class CandidateEvidence:
     perturbation: PerturbationEvidence
     legs: Mapping[str, Mapping[str, float | int | None]]
     concentration: ConcentrationEvidence
+    cluster: int = 0
+    selection: SelectionStage | None = None
+    confirmation: ConfirmationStage | None = None
 
     def evidence(self) -> dict[str, Any]:
         """Return the candidate's evidence blocks as promotion.json holds them."""
@@ -328,6 +370,11 @@ class CandidateEvidence:
             "perturbation": {**asdict(self.perturbation), "scores": list(self.perturbation.scores)},
             "legs": {side: dict(leg) for side, leg in self.legs.items()},
             "concentration": self.concentration.evidence(),
+            "cluster": self.cluster,
+            "stage": {
+                "selection": None if self.selection is None else asdict(self.selection),
+                "confirmation": None if self.confirmation is None else asdict(self.confirmation),
+            },
         }
 
 
@@ -370,8 +417,26 @@ def _spa_gates(analysis: CandidateAnalysis, context: SearchContext) -> list[Gate
 
 
 def dsr_sample(analysis: CandidateAnalysis) -> SampleMoments | None:
-    """Return the sample the DSR and PSR gates judge: the holdout replay's daily returns."""
-    return analysis.moments
+    """Return the sample the selection-stage DSR judges: the validation daily returns.
+
+    The hall of fame was selected on the validation record (the lineage's daily validation
+    streams are the trial record N_eff and V[SR_n] come from), so the deflated Sharpe belongs
+    there (STATISTICS.md §9); the holdout is judged by the confirmation stage. None when the
+    validation returns are constant (no trades there): no selection evidence to deflate.
+    """
+    values = np.asarray(analysis.evaluation.validation_returns, dtype=np.float64)
+    if values.size < 2 or float(values.std()) == 0.0:
+        return None
+    return gauntlet.return_moments(values)
+
+
+def confirmation_level(analysis: CandidateAnalysis, context: SearchContext) -> ConfirmationLevel:
+    """Return the candidate's confirmation level (uncorrected when it has none: one cluster)."""
+    level = context.levels.get(analysis.spec.id)
+    if level is not None:
+        return level
+    alpha = 1.0 - context.config.psr_min
+    return ConfirmationLevel(0, alpha, alpha, 1, context.config.confirmation_method)
 
 
 def candidate_gates(
@@ -379,12 +444,22 @@ def candidate_gates(
 ) -> tuple[list[Gate], CandidateEvidence]:
     """Return every gate of a candidate but the correlation gate, and its evidence.
 
-    Each gate is built once, here, from the one holdout replay; adding or changing a gate is
-    one line below plus its function in :mod:`evolve.promotion.gauntlet`.
+    Two stages, each on its own sample: ``dsr`` (selection) on the validation record with the
+    search's N_eff and V[SR_n]; ``psr`` (confirmation) on the holdout replay at the
+    family-wise corrected level of the candidate's cluster. Every other gate reads the one
+    holdout replay; adding or changing a gate is one line below plus its function in
+    :mod:`evolve.promotion.gauntlet`.
     """
-    config, moments = context.config, dsr_sample(analysis)
-    dsr = gauntlet.dsr_gate(moments, context.n_effective, context.sharpe_variance, config.dsr_min)
-    psr = gauntlet.psr_gate(moments, config.psr_min)
+    config, selection = context.config, dsr_sample(analysis)
+    dsr = gauntlet.dsr_gate(
+        selection, context.n_effective, context.sharpe_variance, config.dsr_min, SELECTION_SAMPLE
+    )
+    level = confirmation_level(analysis, context)
+    correction = (
+        f"{level.method.capitalize()} over {level.n_clusters} candidate cluster(s): level "
+        f"{level.corrected_alpha:.4g} of family-wise {level.alpha:.4g}"
+    )
+    psr = gauntlet.psr_gate(analysis.moments, level.psr_threshold, correction=correction)
     stress = cost_stress(analysis, context)
     at_gate = next(p for p in stress if p.multiplier == config.cost_stress_multiplier)
     probe = perturbation(analysis, context)
@@ -402,7 +477,7 @@ def candidate_gates(
     percentile, null_gates = None, []
     if context.null_draws is not None:
         percentile = gauntlet.null_percentile(
-            None if moments is None else moments.sharpe, context.null_draws
+            None if analysis.moments is None else analysis.moments.sharpe, context.null_draws
         )
         if config.null_percentile_min is not None:
             n_runs = len(context.null_draws)
@@ -432,6 +507,17 @@ def candidate_gates(
         perturbation=probe,
         legs=replays.legs(analysis.holdout),
         concentration=concentration_evidence,
+        cluster=level.cluster,
+        selection=SelectionStage(
+            SELECTION_SAMPLE,
+            dsr.value,
+            None if selection is None else selection.sharpe,
+            0 if selection is None else selection.n_obs,
+            _sr_zero(context),
+        ),
+        confirmation=ConfirmationStage(
+            "holdout", psr.value, level.alpha, level.corrected_alpha, level.n_clusters, level.method
+        ),
     )
     return gates, evidence
 
@@ -446,9 +532,9 @@ def _statistics(
 ) -> HoldoutStatistics:
     moments, sr_zero = analysis.moments, _sr_zero(context)
     validation = gauntlet.return_moments(analysis.evaluation.validation_returns)
-    # the DSR with V[SR_n] = the trials' own dispersion (STATISTICS.md §1.3), for comparison
+    # the selection-stage DSR with V[SR_n] = the trials' own dispersion (STATISTICS.md §1.3)
     trials_dsr = gauntlet.dsr_gate(
-        moments, context.n_effective, context.sharpe_variance_trials, 0.0
+        validation, context.n_effective, context.sharpe_variance_trials, 0.0
     ).value
     return HoldoutStatistics(
         holdout_daily_sharpe=None if moments is None else moments.sharpe,

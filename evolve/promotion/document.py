@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from evolve.errors import EvidenceError
 from evolve.promotion.evidence import EVIDENCE_FILE, SCHEMA_VERSION
@@ -58,6 +58,50 @@ class GateEvidence(BaseModel):
     reason: str | None = None
 
 
+class SelectionStageDocument(BaseModel):
+    """The selection stage (schema 3): DSR on the sample the hall of fame was selected on."""
+
+    model_config = _EXACT
+
+    sample: Literal["validation", "discovery+validation"]
+    dsr: float | None
+    sharpe_daily: float | None
+    n_days: int = Field(ge=0)
+    sr0_daily: float | None
+
+
+class ConfirmationStageDocument(BaseModel):
+    """The confirmation stage (schema 3): holdout PSR(0) at the corrected family-wise level."""
+
+    model_config = _EXACT
+
+    sample: Literal["holdout"]
+    psr: float | None
+    alpha: float = Field(ge=0.0, le=1.0)
+    corrected_alpha: float = Field(ge=0.0, le=1.0)
+    n_clusters: int = Field(ge=1)
+    method: Literal["holm", "sidak"]
+
+
+class StageDocument(BaseModel):
+    """Both stages of a candidate (schema 3)."""
+
+    model_config = _EXACT
+
+    selection: SelectionStageDocument
+    confirmation: ConfirmationStageDocument
+
+
+class ClusterDocument(BaseModel):
+    """One candidate cluster (schema 3): near-duplicates by validation-return correlation."""
+
+    model_config = _EXACT
+
+    id: int = Field(ge=0)
+    representative: str
+    members: list[str] = Field(min_length=1)
+
+
 class CandidateDocument(BaseModel):
     """A candidate's evidence entry (its further blocks are kept as read)."""
 
@@ -68,6 +112,8 @@ class CandidateDocument(BaseModel):
     promoted: bool
     gates: list[GateEvidence]
     failed: list[str]
+    cluster: int | None = Field(default=None, ge=0)
+    stage: StageDocument | None = None
 
 
 class SummaryDocument(BaseModel):
@@ -82,7 +128,11 @@ class SummaryDocument(BaseModel):
 
 
 class PromotionDocument(BaseModel):
-    """The whole ``promotion.json`` (schema versions 1 and 2)."""
+    """The whole ``promotion.json`` (schema versions 1 to 3).
+
+    Schema 3 adds the top-level ``clusters`` and each candidate's ``cluster`` and ``stage``
+    (required from 3 on; every candidate in exactly one cluster, the one it names).
+    """
 
     model_config = _OPEN
 
@@ -93,6 +143,26 @@ class PromotionDocument(BaseModel):
     candidates: list[CandidateDocument]
     summary: SummaryDocument
     decisions: list[Decision]
+    clusters: list[ClusterDocument] | None = None
+
+    @model_validator(mode="after")
+    def _clusters_cover_candidates(self) -> PromotionDocument:
+        if self.schema_version < 3:
+            return self
+        if self.clusters is None:
+            raise ValueError("clusters: required from schema_version 3 on")
+        where = {m: c.id for c in self.clusters for m in c.members}
+        for index, candidate in enumerate(self.candidates):
+            if candidate.cluster is None or candidate.stage is None:
+                raise ValueError(
+                    f"candidates[{index}]: cluster and stage are required from schema_version 3"
+                )
+            if where.get(candidate.id) != candidate.cluster:
+                raise ValueError(
+                    f"candidates[{index}].cluster: expected the cluster listing {candidate.id} "
+                    f"({where.get(candidate.id)}), found {candidate.cluster}"
+                )
+        return self
 
     def evidence(self) -> dict[str, Any]:
         """Return the validated document as plain JSON data (what the renderers format)."""

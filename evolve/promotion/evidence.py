@@ -28,7 +28,7 @@ from evolve.promotion.gauntlet import CorrelationResult, Gate, failed_names
 if TYPE_CHECKING:
     from evolve.promotion.run_inputs import RunInputs
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 EVIDENCE_FILE = "promotion.json"
 
@@ -188,6 +188,7 @@ def build_evidence(
         "thresholds": config.thresholds(),
         "promotion_config": config.model_dump(mode="json"),
         "search": dict(search),
+        "clusters": [cluster.evidence() for cluster in context.clusters],
         "candidates": [candidate_entry(decision, context) for decision in decisions],
         "summary": _summary(decisions),
         # DESIGN §4: external code reads exactly these keys

@@ -178,23 +178,36 @@ def _moments_detail(moments: SampleMoments) -> str:
 
 
 def dsr_gate(
-    moments: SampleMoments | None, n_effective: float, sharpe_variance: float, minimum: float
+    moments: SampleMoments | None,
+    n_effective: float,
+    sharpe_variance: float,
+    minimum: float,
+    sample: str = "validation",
 ) -> Gate:
-    """Return the deflated-Sharpe gate: ``DSR = PSR(SR0)`` with SR0 from (N_eff, V[SR_n]).
+    """Return the selection-stage gate: ``DSR = PSR(SR0)`` with SR0 from (N_eff, V[SR_n]).
+
+    SR̂, T, γ3, γ4, N_eff and V[SR_n] must all belong to the sample the selection was made on
+    (STATISTICS.md §9): ``sample`` names it in the detail.
 
     Parameters
     ----------
     moments : SampleMoments or None
-        Of the candidate's holdout daily returns (None: fewer than 2 days).
+        Of the candidate's daily returns on ``sample`` (None: fewer than 2 days or constant).
     n_effective : float
-        Effective number of trials of the search (>= 1).
+        Effective number of trials of the search on the same sample (>= 1).
     sharpe_variance : float
-        V[SR_n], per day squared.
+        V[SR_n], per day squared, on the same sample.
     minimum : float
         Pass at ``DSR >= minimum``.
+    sample : str
+        The sample's name (e.g. "validation").
     """
     if moments is None or not (n_effective >= 1.0 and math.isfinite(sharpe_variance)):
-        why = "fewer than 2 holdout days" if moments is None else "no trial record"
+        why = (
+            f"fewer than 2 {sample} days or constant {sample} returns (no trades there)"
+            if moments is None
+            else "no trial record"
+        )
         return judge("dsr", None, minimum, ">=", f"not computable: {why}")
     sr_zero = expected_max_sharpe(n_effective, max(sharpe_variance, 0.0))
     value = deflated_sharpe_ratio(
@@ -206,20 +219,36 @@ def dsr_gate(
         max(sharpe_variance, 0.0),
     )
     detail = (
-        f"holdout {_moments_detail(moments)} vs SR0 {sr_zero:.3f}/day "
-        f"(N_eff {n_effective:,.0f}, V[SR] {sharpe_variance:.4g})"
+        f"{sample} {_moments_detail(moments)} vs SR0 {sr_zero:.3f}/day "
+        f"(N_eff {n_effective:,.0f}, V[SR] {sharpe_variance:.4g} of the {sample} trials)"
     )
     return judge("dsr", value, minimum, ">=", detail)
 
 
-def psr_gate(moments: SampleMoments | None, minimum: float, name: str = "psr") -> Gate:
-    """Return the PSR(0) gate on daily returns: the probability the true Sharpe exceeds 0."""
+def psr_gate(
+    moments: SampleMoments | None,
+    minimum: float,
+    name: str = "psr",
+    correction: str = "",
+) -> Gate:
+    """Return the PSR(0) gate on daily returns: the probability the true Sharpe exceeds 0.
+
+    Parameters
+    ----------
+    minimum : float
+        Pass at ``PSR >= minimum`` (the confirmation stage passes ``1 - corrected_alpha``).
+    correction : str
+        How ``minimum`` was corrected for the family of candidates (for the detail).
+    """
     if moments is None:
         return judge(name, None, minimum, ">=", "not computable: fewer than 2 holdout days")
     value = probabilistic_sharpe_ratio(
         moments.sharpe, moments.n_obs, moments.skew, moments.kurtosis
     )
-    return judge(name, value, minimum, ">=", f"holdout {_moments_detail(moments)} vs 0")
+    detail = f"holdout {_moments_detail(moments)} vs 0"
+    if correction:
+        detail += f"; {correction}"
+    return judge(name, value, minimum, ">=", detail)
 
 
 def pbo_gate(pbo: float | None, maximum: float, detail: str) -> Gate:
@@ -320,40 +349,110 @@ def drawdown_gate(
 
 @dataclass(frozen=True, slots=True)
 class ConcentrationShares:
-    """The shares behind the concentration gate (P&L as fractions of equity; None: no profit)."""
+    """What the concentration gate measured (P&L as fractions of equity; None: not computed).
+
+    ``psr_without_best_month`` and ``pnl_without_top_trades`` are gated; the largest month's
+    and regime's shares of the holdout P&L are reported only.
+    """
 
     total_pnl: float
     largest_month: str | None = None
     largest_month_share: float | None = None
     largest_regime: str | None = None
     largest_regime_share: float | None = None
+    psr_without_best_month: float | None = None
+    n_days_without_best_month: int = 0
+    top_trades_removed: int = 0
+    pnl_without_top_trades: float | None = None
+
+
+def without_top_trades(trade_returns: npt.ArrayLike, top_share: float) -> tuple[int, float | None]:
+    """Return how many of the best trades were removed and the summed rest.
+
+    The best ``ceil(top_share * n)`` trades (at least one) by return on equity are dropped;
+    None when there are no finite trades.
+    """
+    values = np.asarray(trade_returns, dtype=np.float64)
+    values = np.sort(values[np.isfinite(values)])
+    if values.size == 0:
+        return 0, None
+    removed = max(1, math.ceil(top_share * values.size - 1e-9))
+    return removed, float(values[: values.size - removed].sum())
 
 
 def concentration_gate(
-    monthly: Sequence[tuple[str, float]], regimes: Sequence[tuple[str, float]], maximum: float
+    daily_returns: npt.ArrayLike,
+    day_months: Sequence[str],
+    monthly: Sequence[tuple[str, float]],
+    regimes: Sequence[tuple[str, float]],
+    trade_returns: npt.ArrayLike,
+    psr_min: float,
+    top_share: float,
 ) -> tuple[Gate, ConcentrationShares]:
-    """Return the concentration gate and the shares behind it.
+    """Return the concentration gate and what it measured: does one lucky month or trade make it?
 
-    The value is ``max(largest positive month P&L, largest regime P&L) / total P&L`` (P&L in
-    fractions of equity, summed over the holdout). A total P&L <= 0 fails: there is no profit
-    to be concentrated, and no profit to promote.
+    The value is the holdout PSR(0) of the daily returns with every day of the best month
+    (largest monthly P&L) removed; it must reach ``psr_min``. The P&L of the trades without the
+    best ``top_share`` of them (summed returns on equity at entry) must stay > 0 (a veto). A
+    total holdout P&L <= 0 fails: nothing to promote. A regime-dependent edge passes: the
+    month and volatility-regime shares are reported, not gated.
+
+    Parameters
+    ----------
+    daily_returns : array_like of float, shape (n_days,)
+        The holdout daily returns.
+    day_months : sequence of str, length n_days
+        The calendar month (``YYYY-MM``) of each day.
+    monthly : sequence of (month, P&L)
+        The holdout P&L per calendar month.
+    regimes : sequence of (regime, P&L)
+        The holdout P&L per volatility regime (reported).
+    trade_returns : array_like of float
+        Every holdout trade's return on equity at entry.
     """
+    values = np.asarray(daily_returns, dtype=np.float64)
+    if values.shape[0] != len(day_months):
+        raise ValueError(
+            f"concentration_gate: day_months: expected one month per day ({values.shape[0]}), "
+            f"found {len(day_months)}"
+        )
     total = float(sum(pnl for _, pnl in monthly))
     if not monthly or not math.isfinite(total) or total <= 0.0:
         detail = f"total holdout P&L {total:+.2%} <= 0: nothing to promote" if monthly else ""
-        gate = judge("concentration", None, maximum, "<=", detail or "no holdout P&L")
+        gate = judge("concentration", None, psr_min, ">=", detail or "no holdout P&L")
         return gate, ConcentrationShares(total)
     month, month_pnl = max(monthly, key=lambda item: (item[1], item[0]))
     month_share = max(month_pnl, 0.0) / total
-    value, regime, regime_share = month_share, None, None
-    detail = f"largest month {month} holds {month_share:.0%} of the holdout P&L"
+    regime, regime_share = None, None
     if regimes:
         regime, regime_pnl = max(regimes, key=lambda item: (item[1], item[0]))
         regime_share = max(regime_pnl, 0.0) / total
-        detail += f"; largest regime {regime} {regime_share:.0%}"
-        value = max(value, regime_share)
-    shares = ConcentrationShares(total, month, month_share, regime, regime_share)
-    return judge("concentration", value, maximum, "<=", detail), shares
+    rest = values[np.asarray(day_months) != month]
+    psr_rest = psr_gate(return_moments(rest), psr_min).value
+    removed, pnl_rest = without_top_trades(trade_returns, top_share)
+    detail = (
+        f"holdout PSR(0) without the best month {month} ({month_share:.0%} of the P&L, "
+        f"{rest.size} days left); P&L without the best {removed} trade(s) "
+        + ("not computed" if pnl_rest is None else f"{pnl_rest:+.2%}")
+        + " (must be > 0)"
+    )
+    if regime is not None:
+        detail += f"; largest regime {regime} {regime_share:.0%} (reported, not gated)"
+    veto = None
+    if pnl_rest is None or pnl_rest <= 0.0:
+        veto = f"the P&L without the best {top_share:.0%} of trades must be > 0"
+    shares = ConcentrationShares(
+        total,
+        month,
+        month_share,
+        regime,
+        regime_share,
+        psr_rest,
+        int(rest.size),
+        removed,
+        pnl_rest,
+    )
+    return judge("concentration", psr_rest, psr_min, ">=", detail, veto=veto), shares
 
 
 def correlation(first: npt.ArrayLike, second: npt.ArrayLike) -> float:

@@ -39,6 +39,7 @@ from evolve.promotion.candidates import (
     promotion_stream,
     timeline_span,
 )
+from evolve.promotion.confirmation import cluster_candidates, confirmation_levels
 from evolve.promotion.evidence import (
     EVIDENCE_FILE,
     CandidateDecision,
@@ -263,6 +264,15 @@ def _gauntlet(
         from evolve.promotion.null_model import run_null_model
 
         null_model = run_null_model(run.run_dir, run.config, config, workers=workers)
+    clusters = cluster_candidates(
+        [a.spec.id for a in analyses],
+        [a.evaluation.validation_returns for a in analyses],
+        config.cluster_correlation_min,
+    )
+    holdout_psr = {a.spec.id: gauntlet.psr_gate(a.moments, config.psr_min).value for a in analyses}
+    levels = confirmation_levels(
+        clusters, holdout_psr, 1.0 - config.psr_min, config.confirmation_method
+    )
     context = SearchContext(
         market=market,
         fitness=fitness,
@@ -276,6 +286,8 @@ def _gauntlet(
         null_draws=None if null_model is None else null_model["best_holdout_sharpes"],
         score_index=score_index_of(run.config),
         sharpe_variance_trials=trials.sharpe_variance_trials,
+        levels=levels,
+        clusters=clusters,
     )
     decisions = _decide(analyses, context, run, memo)
     search = {**trials.block, "pbo": pbo, "spa": spa, "null_model": null_model}

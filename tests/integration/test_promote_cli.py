@@ -148,7 +148,7 @@ def test_promote_when_run_given_then_design_outputs_and_events(
     for name in ("promotion.json", "report.html", "promotion.md"):
         assert (run_copy / name).is_file(), name
     evidence = strict_json(run_copy / "promotion.json")
-    assert evidence["run_id"] == "run" and evidence["schema_version"] == 2
+    assert evidence["run_id"] == "run" and evidence["schema_version"] == 3
     assert len(evidence["decisions"]) == len(evidence["candidates"]) >= 1
     events = [event["event"] for event in read_events(run_copy / "events.jsonl")]
     assert events[-2:] == ["promotion_started", "promotion_finished"]
@@ -283,7 +283,7 @@ psr_min = 0.0
 pbo_max = 1.0
 cost_stress_psr_min = 0.0
 stability_min = -1000.0
-concentration_max = 1.0
+concentration_psr_min = 0.0
 drawdown_budget = 1.0
 min_trl_confidence = 0.5
 """

@@ -157,39 +157,76 @@ def test_min_trades_gate_when_too_few_or_identical_trades_then_fails_not_computa
 # --- concentration ----------------------------------------------------------------------
 
 
-def test_concentration_gate_when_one_month_holds_60_percent_then_fails_with_value_0_6() -> None:
-    monthly = [("2025-01", 0.06), ("2025-02", 0.02), ("2025-03", 0.02)]
-
-    gate, shares = gauntlet.concentration_gate(monthly, [], 0.5)
-
-    assert gate.value == pytest.approx(0.6) and gate.passed is False
-    assert shares.largest_month == "2025-01" and "2025-01" in gate.detail
+def _months(days_per_month: int, n_months: int) -> list[str]:
+    return [f"2025-{m + 1:02d}" for m in range(n_months) for _ in range(days_per_month)]
 
 
-def test_concentration_gate_when_regime_dominates_then_value_is_regime_share() -> None:
-    monthly = [("2025-01", 0.03), ("2025-02", 0.03), ("2025-03", 0.04)]
-    regimes = [("low vol", 0.01), ("mid vol", 0.02), ("high vol", 0.07)]
-
-    gate, shares = gauntlet.concentration_gate(monthly, regimes, 0.5)
-
-    assert gate.value == pytest.approx(0.7) and shares.largest_regime == "high vol"
-    assert shares.largest_month_share == pytest.approx(0.4) and gate.passed is False
+def _monthly(returns: np.ndarray, months: list[str]) -> list[tuple[str, float]]:
+    labels = np.asarray(months)
+    return [(m, float(returns[labels == m].sum())) for m in sorted(set(months))]
 
 
-def test_concentration_gate_when_evenly_spread_then_passes() -> None:
-    monthly = [(f"2025-0{m}", 0.01) for m in range(1, 5)]
-    regimes = [("low vol", 0.013), ("mid vol", 0.014), ("high vol", 0.013)]
+def test_concentration_gate_when_one_lucky_month_makes_the_pnl_then_fails() -> None:
+    months = _months(30, 6)
+    returns = np.random.default_rng(1).normal(0.0, 0.01, 180)
+    returns[:30] += 0.01  # one month of +30 %: the rest is noise
 
-    gate, _ = gauntlet.concentration_gate(monthly, regimes, 0.5)
+    gate, shares = gauntlet.concentration_gate(
+        returns, months, _monthly(returns, months), [], returns[::3], 0.9, 0.05
+    )
 
-    assert gate.passed is True and gate.value == pytest.approx(0.35)
+    naive = PHI(_naive_moments(returns[30:].tolist())[0] * math.sqrt(149) / 1.0)
+    assert shares.largest_month == "2025-01" and shares.n_days_without_best_month == 150
+    assert gate.passed is False and gate.value == pytest.approx(naive, abs=0.02)
+
+
+def test_concentration_gate_when_edge_lives_in_one_regime_then_passes_and_reports_share() -> None:
+    months = _months(30, 6)
+    returns = np.random.default_rng(2).normal(0.004, 0.01, 180)
+    regimes = [("low vol", 0.02), ("mid vol", 0.08), ("high vol", 0.62)]  # 86 % in one regime
+
+    gate, shares = gauntlet.concentration_gate(
+        returns, months, _monthly(returns, months), regimes, np.full(40, 0.02), 0.9, 0.05
+    )
+
+    assert gate.passed is True and gate.value > 0.99 and shares.largest_regime == "high vol"
+    assert shares.largest_regime_share == pytest.approx(0.62 / shares.total_pnl)
+
+
+def test_concentration_gate_when_top_trades_make_all_pnl_then_vetoed() -> None:
+    months = _months(30, 6)
+    returns = np.random.default_rng(3).normal(0.004, 0.01, 180)
+    trades = np.array([0.5, -0.01, -0.01, -0.01, -0.01] * 4)  # 20 trades: best 1 = 5 %
+
+    gate, shares = gauntlet.concentration_gate(
+        returns, months, _monthly(returns, months), [], trades, 0.9, 0.05
+    )
+
+    assert shares.top_trades_removed == 1
+    assert shares.pnl_without_top_trades == pytest.approx(1.5 - 0.16)
+    trades[::5] = 0.05
+    gate, shares = gauntlet.concentration_gate(
+        returns, months, _monthly(returns, months), [], trades, 0.9, 0.05
+    )
+    assert gate.passed is False and "best 5% of trades" in (gate.reason or "")
+    assert shares.pnl_without_top_trades == pytest.approx(0.15 - 0.16)
 
 
 def test_concentration_gate_when_total_pnl_not_positive_then_fails_saying_so() -> None:
-    gate, _ = gauntlet.concentration_gate([("2025-01", 0.02), ("2025-02", -0.05)], [], 0.5)
+    returns = np.array([0.02] + [0.0] * 29 + [-0.05] + [0.0] * 29)
+    months = _months(30, 2)
+
+    gate, _ = gauntlet.concentration_gate(
+        returns, months, _monthly(returns, months), [], [0.1], 0.9, 0.05
+    )
 
     assert gate.passed is False and gate.value is None
     assert "<= 0" in gate.detail and "-3.00%" in gate.detail
+
+
+def test_concentration_gate_when_months_misaligned_then_value_error_naming_it() -> None:
+    with pytest.raises(ValueError, match="day_months"):
+        gauntlet.concentration_gate([0.1, 0.2], ["2025-01"], [("2025-01", 0.3)], [], [], 0.9, 0.05)
 
 
 # --- correlation ------------------------------------------------------------------------
