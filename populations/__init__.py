@@ -32,8 +32,10 @@ from populations.lineage import (
 )
 from populations.member import Member
 from populations.run_dir import (
+    FINISHED_STATUSES,
     RUN_STATUSES,
     RunDir,
+    RunExtension,
     RunManifest,
     changed_config_keys,
     check_resume,
@@ -46,6 +48,7 @@ from populations.run_dir import (
 from populations.spec import STATES, StrategySpec, load_spec, save_spec
 
 __all__ = [
+    "FINISHED_STATUSES",
     "LINEAGE_SCHEMA",
     "OPERATORS",
     "RUN_STATUSES",
@@ -60,6 +63,7 @@ __all__ = [
     "ResumeMismatchError",
     "RunDir",
     "RunDirError",
+    "RunExtension",
     "RunManifest",
     "SpecError",
     "StrategySpec",

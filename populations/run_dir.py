@@ -24,6 +24,8 @@ from populations.errors import ResumeMismatchError, RunDirError
 logger = logging.getLogger(__name__)
 
 RUN_STATUSES = ("running", "completed", "stopped_early", "interrupted", "failed")
+FINISHED_STATUSES = ("completed", "stopped_early")
+"""Statuses of a run that ended by itself (a resume with the same settings has nothing to do)."""
 _RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 _HASH_PREFIX = 12
 
@@ -40,10 +42,41 @@ def _as_utc(moment: datetime, name: str) -> datetime:
     return moment.astimezone(UTC)
 
 
+class RunExtension(BaseModel):
+    """One entry of ``run.json``'s ``extensions``: a resume that changed the generation total or
+    the patience (``gp.generations``, ``gp.patience``), e.g. continuing a completed or
+    early-stopped run.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    at: str
+    from_generation: int = Field(ge=-1)
+    from_status: str
+    previous_n_generations: int = Field(ge=0)
+    n_generations: int = Field(ge=0)
+    previous_patience: int = Field(ge=0)
+    patience: int = Field(ge=0)
+
+    @field_validator("from_status")
+    @classmethod
+    def _known_status(cls, value: str) -> str:
+        return _known_status(value)
+
+
+def _known_status(value: str) -> str:
+    if value not in RUN_STATUSES:
+        raise ValueError(f"expected one of {', '.join(RUN_STATUSES)}, found {value!r}")
+    return value
+
+
 class RunManifest(BaseModel):
     """Contents of ``run.json``: identity, provenance and progress of one run.
 
-    Unlike strategy specs, ``run.json`` may hold wall-clock times. Assigning a field
+    Unlike strategy specs, ``run.json`` may hold wall-clock times: ``elapsed_seconds`` is the
+    engine's running time summed over every session (start and resumes) up to the last write,
+    ``extensions`` the resumes that changed the generation total or the patience (oldest
+    first; absent in files written before they existed). Assigning a field
     (``manifest.status = "completed"``) validates the new value; write the manifest again with
     :meth:`RunDir.write_manifest` to persist it.
     """
@@ -61,13 +94,13 @@ class RunManifest(BaseModel):
     generation: int = Field(default=-1, ge=-1)
     n_generations: int = Field(ge=0)
     n_evaluated: int = Field(default=0, ge=0)
+    elapsed_seconds: float = Field(default=0.0, ge=0.0)
+    extensions: list[RunExtension] = Field(default_factory=list)
 
     @field_validator("status")
     @classmethod
     def _known_status(cls, value: str) -> str:
-        if value not in RUN_STATUSES:
-            raise ValueError(f"expected one of {', '.join(RUN_STATUSES)}, found {value!r}")
-        return value
+        return _known_status(value)
 
 
 class RunDir:
@@ -351,7 +384,8 @@ def check_resume(
             f"cannot resume run {manifest.run_id} (run.json): "
             + "; ".join(problems)
             + ". Resume with the original data and configuration (only the number of "
-            "generations and the worker count may change), or start a new run without --resume"
+            "generations, the worker count and memory settings may change, and the patience may "
+            "be raised), or start a new run without --resume"
         )
 
 

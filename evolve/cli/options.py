@@ -84,7 +84,18 @@ OPTIONS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
         {
             "metavar": "N",
             "type": int,
-            "help": "generations after generation 0 (may be raised on --resume)",
+            "help": "generations after generation 0 (may be raised on --resume to extend a "
+            "completed or early-stopped run)",
+        },
+    ),
+    "patience": (
+        ("--patience",),
+        {
+            "metavar": "N",
+            "type": int,
+            "help": "stop after N generations without a better hall-of-fame validation score "
+            "(0 = never stop early; default 15); may be raised on --resume to continue an "
+            "early-stopped run",
         },
     ),
     "workers": (

@@ -127,6 +127,12 @@ class ProgressView:
                 f"resuming run [bold]{event.run_id}[/] from generation {event.from_generation} "
                 f"({event.run_dir})"
             )
+            if event.extended:
+                patience = event.patience or "off"
+                self._print(
+                    f"extending the {event.from_status} run to {event.n_generations} "
+                    f"generations, patience {patience} (recorded in run.json extensions)"
+                )
         else:
             self._print(
                 f"run [bold]{event.run_id}[/] → {event.run_dir}\n"

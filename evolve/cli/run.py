@@ -21,12 +21,17 @@ examples:
   evolve run --seed-templates examples/seeds.txt      seed generation 0 with classic strategies
   evolve run --resume                                 continue the latest run under ./runs
   evolve run --run-dir runs/20250101-120000-s0-ab12 --resume --generations 60
+  evolve run --resume --generations 80 --patience 30   extend a completed or early-stopped run
 
 Runs are created under --runs-root (default ./runs, relative to the current directory);
 the run directory is printed at start. Precedence: defaults < --config file < environment
 (EVOLVE_WORKERS, EVOLVE_SEED, EVOLVE_RUNS_ROOT, EVOLVE_RAY_ADDRESS) < flags. A resume refuses
 (exit 2) when the data or a result-affecting setting changed; --generations and --workers
-may change. Ctrl-C stops at once (exit 3): the last complete generation is safe.
+may change and --patience may be raised (never lowered). Resuming a completed or
+early-stopped run with a larger --generations extends it (an early-stopped one without
+--patience runs on with early stopping off; --patience P keeps it on), recorded under
+"extensions" in run.json; with nothing to do it says so, exits 0 and changes no file.
+Ctrl-C stops at once (exit 3): the last complete generation is safe.
 
 exit codes: 0 ok, 1 internal error, 2 bad input, 3 interrupted."""
 
@@ -53,6 +58,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "seed",
         "population",
         "generations",
+        "patience",
         "workers",
         "ray_address",
         "runs_root",
@@ -79,6 +85,7 @@ def flag_overrides(args: argparse.Namespace) -> dict[str, Any]:
         "run.seed": args.seed,
         "gp.population": args.population,
         "gp.generations": args.generations,
+        "gp.patience": args.patience,
         "run.workers": args.workers,
         "run.ray_address": args.ray_address,
         "run.runs_root": args.runs_root,
@@ -110,7 +117,7 @@ def run_command(args: argparse.Namespace) -> int:
     from evolve.cli.progress import make_view, print_summary
     from evolve.config import load_config, read_resolved_config
     from evolve.engine.loop import RunInterruptedError, new_run
-    from evolve.engine.resume import resume_run
+    from evolve.engine.resume import NothingToDo, implied_patience, resume_run
 
     overrides = flag_overrides(args)
     view = make_view(plain=True if args.plain else None)
@@ -118,6 +125,10 @@ def run_command(args: argparse.Namespace) -> int:
         try:
             if args.resume:
                 run_dir = _run_to_resume(args, overrides)
+                if args.patience is None and args.config is None:
+                    patience = implied_patience(run_dir.read_manifest(), args.generations)
+                    if patience is not None:
+                        overrides["gp.patience"] = patience
                 base = read_resolved_config(run_dir.config_path).to_dict()
                 config = load_config(args.config, base=base, overrides=overrides)
                 result = resume_run(run_dir, config, sinks=[view])
@@ -136,6 +147,9 @@ def run_command(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 3
+    if isinstance(result, NothingToDo):
+        view.console.print(result.message, soft_wrap=True, highlight=False, markup=False)
+        return 0
     print_summary(view.console, result.summary)
     view.console.print(f"summary: {result.run_dir.summary_path}")
     return 0

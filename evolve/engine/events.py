@@ -58,6 +58,9 @@ class Resumed:
     population: int = 0
     objective_names: list[str] = field(default_factory=list)
     directions: list[int] = field(default_factory=list)
+    from_status: str = ""
+    patience: int = 0
+    extended: bool = False  # the generation total or the patience changed (run.json extensions)
 
 
 @dataclass(frozen=True, slots=True)

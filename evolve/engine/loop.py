@@ -73,6 +73,7 @@ from evolve.engine.inputs import MarketInputs, load_market
 from evolve.engine.specs import hall_of_fame_specs
 from evolve.engine.state import EngineState
 from evolve.engine.summary import RunSummary, write_summary
+from evolve.engine.toolbox import rank_and_crowding
 from populations import (
     EventLog,
     HallOfFame,
@@ -140,7 +141,8 @@ class Engine:
         self.manifest = manifest
         self.sinks: list[EventSink] = [JsonlSink(EventLog(run_dir.events_path)), *sinks]
         self.lineage_store = LineageStore(run_dir)
-        self.started = time.perf_counter()
+        # elapsed time counts every session: a resume continues the clock of run.json
+        self.started = time.perf_counter() - manifest.elapsed_seconds
         self.step: GenerationStep | None = None
         self.seeds: list[Any] = []
 
@@ -227,6 +229,13 @@ class Engine:
                 return "stopped_early"
         return "completed"
 
+    def pareto_size(self, state: EngineState) -> int | None:
+        """Return the size of the population's first front (None before generation 0)."""
+        if state.generation < 0 or not state.population:
+            return None
+        directions, _ = objective_layout(self.config)
+        return rank_and_crowding([i.penalized for i in state.population], directions).front_size
+
     # -- persistence ------------------------------------------------------------------------
     def specs(self, state: EngineState) -> list[StrategySpec]:
         """Return the hall of fame as strategy specs, best first."""
@@ -243,14 +252,20 @@ class Engine:
         seconds = time.perf_counter() - begin
         self.manifest.generation = generation
         self.manifest.n_evaluated = state.n_trials
+        self.manifest.elapsed_seconds = self.elapsed_seconds()
         self.manifest.updated_at = utc_timestamp()
         self.run_dir.write_manifest(self.manifest)
         emit(self.sinks, CheckpointWritten(generation, str(path), seconds))
+
+    def elapsed_seconds(self) -> float:
+        """Return the run's running time over all its sessions so far."""
+        return max(0.0, time.perf_counter() - self.started)
 
     def _set_status(self, status: str, generation: int) -> None:
         try:
             self.manifest.status = status
             self.manifest.generation = generation
+            self.manifest.elapsed_seconds = self.elapsed_seconds()
             self.manifest.updated_at = utc_timestamp()
             self.run_dir.write_manifest(self.manifest)
         except OSError:  # pragma: no cover - the disk failed while failing; keep the original
@@ -277,7 +292,7 @@ class Engine:
 
     def _finish(self, state: EngineState, status: str) -> RunResult:
         self._set_status(status, state.generation)
-        elapsed = time.perf_counter() - self.started
+        elapsed = self.manifest.elapsed_seconds
         specs = self.specs(state)
         summary = RunSummary(
             run_id=self.manifest.run_id,
@@ -292,7 +307,8 @@ class Engine:
             elapsed_seconds=elapsed,
             objective_names=list(self.config.objectives.names),
             members=specs,
-            last=None if self.step is None else self.step.last_event,
+            pareto_size=self.pareto_size(state),
+            best_validation_score=state.best_validation_score,
         )
         write_summary(self.run_dir.summary_path, summary)
         emit(

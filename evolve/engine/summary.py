@@ -9,7 +9,6 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from evolve.engine.events import GenerationCompleted
 from fitness.data.atomic import write_text_atomic
 from populations import StrategySpec
 
@@ -44,7 +43,13 @@ def format_stability(value: float | None) -> str:
 
 @dataclass(frozen=True, slots=True)
 class RunSummary:
-    """What the end-of-run report shows."""
+    """What the end-of-run report shows.
+
+    Every field comes from the run's state and ``run.json``, never from the last generation
+    event of this session (a resume may run no generation): ``elapsed_seconds`` is summed over
+    all sessions, ``pareto_size`` is the population's first front (``None`` before generation
+    0) and ``best_validation_score`` the early-stopping record.
+    """
 
     run_id: str
     run_dir: str
@@ -58,7 +63,8 @@ class RunSummary:
     elapsed_seconds: float
     objective_names: list[str]
     members: list[StrategySpec]
-    last: GenerationCompleted | None = None
+    pareto_size: int | None = None
+    best_validation_score: float = math.nan
 
 
 def _metric(spec: StrategySpec, split: str, name: str) -> float:
@@ -110,12 +116,12 @@ def summary_facts(summary: RunSummary) -> list[tuple[str, str]]:
         ("elapsed", format_seconds(summary.elapsed_seconds)),
         ("hall of fame", f"{len(summary.members)} members"),
     ]
-    if summary.last is not None:
-        facts.append(("Pareto front (population)", str(summary.last.pareto_size)))
+    if summary.pareto_size is not None:
+        facts.append(("Pareto front (population)", str(summary.pareto_size)))
         facts.append(
             (
                 "best validation score (top-5 mean Sharpe)",
-                format_number(summary.last.best_validation_score),
+                format_number(summary.best_validation_score),
             )
         )
     return facts

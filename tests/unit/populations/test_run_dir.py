@@ -12,6 +12,7 @@ from populations import (
     ResumeMismatchError,
     RunDir,
     RunDirError,
+    RunExtension,
     RunManifest,
     changed_config_keys,
     check_resume,
@@ -122,6 +123,36 @@ def test_manifest_when_written_and_read_then_equal(tmp_path):
     run_dir.write_manifest(manifest)
     assert run_dir.read_manifest().status == "completed"
     assert [p.name for p in run_dir.path.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_manifest_when_extended_then_extensions_and_elapsed_round_trip(tmp_path):
+    extension = RunExtension(
+        at="2026-01-02T00:00:00.000Z",
+        from_generation=12,
+        from_status="stopped_early",
+        previous_n_generations=20,
+        n_generations=40,
+        previous_patience=5,
+        patience=10,
+    )
+    run_dir = make_run(tmp_path, "r1", elapsed_seconds=61.5, extensions=[extension])
+
+    manifest = run_dir.read_manifest()
+
+    assert manifest.extensions == [extension] and manifest.elapsed_seconds == 61.5
+    with pytest.raises(ValueError, match="from_status"):
+        RunExtension.model_validate({**extension.model_dump(), "from_status": "paused"})
+
+
+def test_manifest_when_written_before_extensions_existed_then_reads_with_defaults(tmp_path):
+    run_dir = make_run(tmp_path, "r1")
+    payload = json.loads(run_dir.run_json_path.read_text())
+    del payload["extensions"], payload["elapsed_seconds"]
+    run_dir.run_json_path.write_text(json.dumps(payload))
+
+    manifest = run_dir.read_manifest()
+
+    assert manifest.extensions == [] and manifest.elapsed_seconds == 0.0
 
 
 def test_manifest_when_bad_status_or_extra_key_then_rejected(tmp_path):

@@ -13,7 +13,6 @@ from evolve.engine.summary import (
     summary_markdown,
     write_summary,
 )
-from tests.unit.evolve.engine.test_events import generation_event
 from tests.unit.populations.helpers import make_spec
 
 
@@ -39,7 +38,8 @@ def test_summary_markdown_when_members_then_facts_and_table(tmp_path: Path) -> N
         elapsed_seconds=65.0,
         objective_names=["robust_score", "max_drawdown", "n_nodes"],
         members=[make_spec("a" * 16), make_spec("b" * 16, stability=None)],
-        last=generation_event(),
+        pareto_size=7,
+        best_validation_score=1.25,
     )
 
     write_summary(tmp_path / "summary.md", summary)
@@ -47,5 +47,7 @@ def test_summary_markdown_when_members_then_facts_and_table(tmp_path: Path) -> N
     text = (tmp_path / "summary.md").read_text()
     assert text.startswith("# Run r1")
     assert "**distinct individuals evaluated (trials)**: 321" in text
+    assert "**elapsed**: 1:05" in text and "**Pareto front (population)**: 7" in text
+    assert "**best validation score (top-5 mean Sharpe)**: 1.25" in text
     assert "| 1 | aaaaaaaaaaaaaaaa | 0.812 | 0.25 | 9 | 1.25 | 0.9 | 11 | 0.85 |" in text
     assert "| 2 | bbbbbbbbbbbbbbbb |" in text and text == summary_markdown(summary)
