@@ -36,6 +36,11 @@ class Table:
     table_id: str = ""
     kind: Literal["table"] = "table"
 
+    @property
+    def has_missing(self) -> bool:
+        """Return whether a cell is "not computed" (rendered "—", explained under the table)."""
+        return any(cell.text == "not computed" for row in self.rows for cell in row)
+
 
 @dataclass(frozen=True, slots=True)
 class Text:

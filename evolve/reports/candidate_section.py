@@ -93,12 +93,12 @@ def _expression(candidate: CandidateDocument, anchor: str) -> Block:
 def _verdict(document: PromotionDocument, candidate: CandidateDocument, anchor: str) -> Block:
     if candidate.promoted:
         head = 'Promoted. Every gate passed; its spec was written with state "promoted".'
-        return Block(f"verdict-{anchor}", "Verdict", (Text(head, ""),), "verdict promoted")
+        return Block(f"verdict-{anchor}", "", (Text(head, ""),), "verdict promoted")
     failed = failed_gates(candidate)
     reasons = [gate_explanation(g, document, candidate) for g in failed]
     head = f"Rejected by {len(failed)} gate{'s' if len(failed) != 1 else ''}:"
     return Block(
-        f"verdict-{anchor}", "Verdict", (Text(head, ""), Items(reasons)), "verdict rejected"
+        f"verdict-{anchor}", "", (Text(head, ""), Items(reasons)), "verdict rejected"
     )
 
 
@@ -366,15 +366,13 @@ def _legs(candidate: CandidateDocument, anchor: str) -> Block:
     ]
     if not rows:
         return Block(f"legs-{anchor}", "Long and short legs", (Text(f"legs: {ABSENT}"),))
-    table = Table(
-        ["leg", "P&L (fraction of equity)", "trades", "win rate"], rows, numeric=(1, 2, 3)
-    )
-    note = (
-        Text(f"{NOT_COMPUTED} = the leg made no closed trade")
-        if any(c.text == NOT_COMPUTED for r in rows for c in r)
-        else None
-    )
-    return Block(f"legs-{anchor}", "Long and short legs", (table,) + ((note,) if note else ()))
+    missing = any(c.text == NOT_COMPUTED for r in rows for c in r)
+    rows = [[Cell("—" if c.text == NOT_COMPUTED else c.text) for c in r] for r in rows]
+    headers = ["leg", "P&L (fraction of equity)", "trades", "win rate"]
+    parts: list[Part] = [Table(headers, rows, numeric=(1, 2, 3))]
+    if missing:
+        parts.append(Text("—: not computable, the leg made no closed trade on the holdout"))
+    return Block(f"legs-{anchor}", "Long and short legs", parts)
 
 
 def _concentration(candidate: CandidateDocument, anchor: str) -> Block:

@@ -28,6 +28,7 @@ from evolve.reports.charts import figures
 from evolve.reports.clusters import Cluster, clusters_of
 from evolve.reports.gates import failed_gates, failure_reasons, gate_cell, verdict
 from evolve.reports.text import (
+    NOT_COMPUTED,
     SIGN_OFF,
     as_number,
     elements,
@@ -68,6 +69,11 @@ def _stage_values(candidate: CandidateDocument) -> tuple[Any, Any]:
     return dsr, psr
 
 
+def _dash(text: str) -> str:
+    """Return "—" for a number the document lacks (the note under the table says why)."""
+    return "—" if text == NOT_COMPUTED else text
+
+
 def _row(document: PromotionDocument, cluster: Cluster) -> list[Cell]:
     candidate = cluster.representative
     extra = candidate.model_extra or {}
@@ -82,11 +88,11 @@ def _row(document: PromotionDocument, cluster: Cluster) -> list[Cell]:
             "✓ promoted" if candidate.promoted else "✗ rejected",
             css="pass" if candidate.promoted else "fail",
         ),
-        Cell(probability(dsr)),
-        Cell(probability(psr)),
-        Cell(fmt(get(extra, "statistics", "holdout_annual_sharpe"), "ratio")),
-        Cell(fmt(get(extra, "statistics", "n_holdout_trades"), "count")),
-        Cell(_daily_drawdown(document, candidate)),
+        Cell(_dash(probability(dsr))),
+        Cell(_dash(probability(psr))),
+        Cell(_dash(fmt(get(extra, "statistics", "holdout_annual_sharpe"), "ratio"))),
+        Cell(_dash(fmt(get(extra, "statistics", "n_holdout_trades"), "count"))),
+        Cell(_dash(_daily_drawdown(document, candidate))),
         Cell(failed, css="gates"),
     ]
 

@@ -68,7 +68,7 @@ def concentration_parts(block: Any) -> tuple[list[str], Table | None]:
         cells(
             name,
             fmt(pnl, "signed_percent"),
-            fmt(get(regime, "n_bars"), "count"),
+            fmt(get(regime, "n_bars"), "count").replace("not computed", "—"),
             fmt(share, "percent") if share is not None else "no profitable regime",
         )
         for (name, pnl), share, regime in zip(pairs, shares, regimes, strict=False)

@@ -169,7 +169,10 @@ def _save(figure: plt.Figure, chart: Chart) -> str:
     # fixed margins in inches (tight_layout measures every text: slow for many charts)
     width, height = figure.get_size_inches()
     figure.subplots_adjust(
-        left=0.75 / width, right=1.0 - 0.15 / width, bottom=0.5 / height, top=1.0 - 0.3 / height
+        left=0.75 / width,
+        right=1.0 - 0.15 / width,
+        bottom=min(0.5 / height, 0.3),
+        top=max(1.0 - 0.3 / height, 0.6),
     )
     return _render(figure, chart)
 
