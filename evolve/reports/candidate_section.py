@@ -97,9 +97,7 @@ def _verdict(document: PromotionDocument, candidate: CandidateDocument, anchor: 
     failed = failed_gates(candidate)
     reasons = [gate_explanation(g, document, candidate) for g in failed]
     head = f"Rejected by {len(failed)} gate{'s' if len(failed) != 1 else ''}:"
-    return Block(
-        f"verdict-{anchor}", "", (Text(head, ""), Items(reasons)), "verdict rejected"
-    )
+    return Block(f"verdict-{anchor}", "", (Text(head, ""), Items(reasons)), "verdict rejected")
 
 
 def _stages(candidate: CandidateDocument, anchor: str) -> Block | None:

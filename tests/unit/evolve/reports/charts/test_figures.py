@@ -1,4 +1,4 @@
-"""matplotlib SVG charts: deterministic bytes, well-formed with a title, page-unique ids, offline."""
+"""matplotlib SVG charts: deterministic bytes, well-formed, titled, page-unique ids, offline."""
 
 from __future__ import annotations
 
@@ -62,17 +62,23 @@ def test_histogram_and_bars_when_values_then_drawn_and_nan_left_out() -> None:
     chart = figures.Chart("h", "h")
     svg = figures.histogram(chart, [1.0, 2.0, 2.5, math.nan], bins=3, x_label="x", label="runs")
     assert "runs (3)" in svg
-    bars = figures.bar_chart(figures.Chart("b", "b"), ["a", "b", "c"], [0.1, -0.2, math.nan], y_percent=True)
+    bars = figures.bar_chart(
+        figures.Chart("b", "b"), ["a", "b", "c"], [0.1, -0.2, math.nan], y_percent=True
+    )
     ET.fromstring(bars)
 
 
 def test_charts_when_no_finite_value_then_a_frame_says_so() -> None:
     chart = figures.Chart("empty", "e")
 
-    assert "no finite values to draw" in figures.histogram(chart, [math.nan], bins=3, x_label="", label="")
-    assert "no finite values to draw" in figures.line_chart(chart, [figures.Series("s", [1.0], [math.inf])])
+    assert "no finite values to draw" in figures.histogram(
+        chart, [math.nan], bins=3, x_label="", label=""
+    )
+    assert "no finite values to draw" in figures.line_chart(
+        chart, [figures.Series("s", [1.0], [math.inf])]
+    )
 
 
 def test_bar_chart_when_lengths_differ_then_value_error_names_the_chart() -> None:
-    with pytest.raises(ValueError, match="'monthly'.*2 labels and 1 values"):
+    with pytest.raises(ValueError, match=r"'monthly'.*2 labels and 1 values"):
         figures.bar_chart(figures.Chart("monthly", "m"), ["a", "b"], [1.0], y_percent=False)
