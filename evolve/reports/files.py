@@ -54,9 +54,8 @@ def write_reports(
     html_path, markdown_path = run_dir / HTML_FILE, run_dir / MARKDOWN_FILE
     if not isinstance(evidence, PromotionDocument):
         evidence = validate_document(dict(evidence), run_dir / EVIDENCE_FILE)
-    data = evidence.evidence()
     # Render both before writing either, so a rendering bug never leaves a mismatched pair
-    html, markdown = render_html(data), render_markdown(data)
+    html, markdown = render_html(evidence), render_markdown(evidence)
     write_text_atomic(html_path, html)
     write_text_atomic(markdown_path, markdown)
     return html_path, markdown_path

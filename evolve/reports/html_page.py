@@ -1,97 +1,230 @@
-"""The promotion review report as one self-contained HTML page, rendered from promotion.json.
+"""The promotion review report as one self-contained HTML page (Jinja2 templates, autoescaped).
 
-No network is needed to view it: CSS is inline, charts are inline SVG
-(:mod:`evolve.reports.charts.svg`), there is no script, font, image or link to fetch. Output
-is deterministic (byte-identical for identical evidence). Sections carry stable ids:
-``header``, ``search``, ``summary``,
-``candidate-<id>`` (with ``gates-<id>`` etc., see :mod:`evolve.reports.candidate_section`),
+The first screen holds the verdict, the baselines over the same holdout, and one row per
+cluster of near-identical candidates with the numbers that decided; each cluster's details
+follow collapsed (``<details>``). No network is needed to view it: CSS is inline, charts are
+inline SVG (:mod:`evolve.reports.charts.figures`), there is no script, font, image or link to
+fetch. Output is byte-identical for identical evidence. Stable ids: ``header``, ``verdict``,
+``reasons``, ``baselines``, ``summary`` (table ``summary-table``), ``clusters``,
+``cluster-<anchor>``, ``candidate-<anchor>`` with its blocks (see
+:mod:`evolve.reports.candidate_section`), ``search``, ``pbo``, ``spa``, ``null-model``,
 ``evidence`` and ``sign-off``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from evolve.numbers import finite_or_none
-from evolve.reports.candidate_section import candidate_anchors, candidate_section
-from evolve.reports.charts import svg
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
+
+from evolve.promotion.document import CandidateDocument, PromotionDocument
+from evolve.reports.baselines import HoldoutLine, baselines, candidate_line
+from evolve.reports.blocks import Block, Cell, Figure, Table, Text, cells
+from evolve.reports.candidate_section import candidate_blocks
+from evolve.reports.charts import figures
+from evolve.reports.clusters import Cluster, clusters_of
+from evolve.reports.gates import failed_gates, failure_reasons, gate_cell, verdict
 from evolve.reports.text import (
     NOT_COMPUTED,
     SIGN_OFF,
-    Markup,
-    candidates_of,
     elements,
-    failed_gates,
-    failure_reasons,
+    finite_or_none,
     fmt,
-    gate_label,
     get,
-    h,
-    html_table,
     objects,
+    probability,
     search_statistics_rows,
-    verdict,
 )
 
-_CSS = """
-:root { color-scheme: light; }
-body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #222;
-  background: #fff; margin: 0 auto; max-width: 1120px; padding: 16px 24px 48px; }
-h1 { font-size: 22px; margin: 8px 0 4px; }
-h2 { font-size: 18px; margin: 28px 0 8px; padding-top: 8px; border-top: 2px solid #ccc; }
-h3 { font-size: 15px; margin: 18px 0 6px; }
-code, .mono { font-family: ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace;
-  font-size: 12.5px; }
-code.expression { display: block; white-space: pre-wrap; word-break: break-word;
-  background: #f5f5f5; padding: 4px 6px; border-radius: 3px; }
-.table-wrap { overflow-x: auto; }
-table { border-collapse: collapse; margin: 6px 0 10px; font-size: 13px; }
-th, td { border: 1px solid #d6d6d6; padding: 3px 8px; text-align: left; vertical-align: top; }
-th { background: #f0f0f0; font-weight: 600; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-tr.failed td { background: #fdecea; }
-.pass { color: #1e7b3c; font-weight: 600; white-space: nowrap; }
-.fail { color: #b3261e; font-weight: 600; white-space: nowrap; }
-.badge { font-size: 13px; padding: 2px 8px; border-radius: 10px; vertical-align: middle; }
-.badge.promoted { background: #d6efd9; color: #1e5c31; }
-.badge.rejected { background: #fbd9d5; color: #8c1d13; }
-.verdict { padding: 8px 12px; border-radius: 4px; margin: 8px 0; }
-.verdict.promoted { background: #eaf6ec; border-left: 4px solid #2e8b57; }
-.verdict.rejected { background: #fdf0ee; border-left: 4px solid #c0392b; }
-.verdict ul { margin: 4px 0 0; }
-.headline { font-size: 18px; font-weight: 600; }
-.note { color: #555; margin: 4px 0; }
-.muted { color: #888; font-size: 12px; }
-dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 2px 12px; margin: 6px 0; }
-dl.facts dt { font-weight: 600; }
-dl.facts dd { margin: 0; word-break: break-all; }
-figure.chart-figure { margin: 6px 0; }
-svg.chart { max-width: 100%; height: auto; display: block; }
-.pair { display: flex; flex-wrap: wrap; gap: 8px; }
-ul.lineage { list-style: none; padding-left: 0; }
-ul.lineage li { margin: 2px 0; padding-left: 8px; border-left: 2px solid #ccc; }
-nav ol { margin: 4px 0; }
-#data-hashes td { white-space: nowrap; }
-#sign-off p { font-size: 16px; white-space: pre; margin: 24px 0; }
-@media print {
-  body { max-width: none; padding: 0; font-size: 11pt; }
-  section.candidate { break-before: page; }
-  figure, table, .verdict { break-inside: avoid; }
-  a { color: inherit; text-decoration: none; }
-}
-"""
+_ENVIRONMENT = Environment(
+    loader=PackageLoader("evolve.reports", "templates"),
+    autoescape=True,
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
+_SPA_KEYS = ("p_consistent", "p_lower", "p_upper")
 
 
-def _spa(search: Any) -> str:
+@dataclass(frozen=True, slots=True)
+class ClusterView:
+    """A cluster as the page shows it: its summary line and, when opened, its blocks."""
+
+    cluster: Cluster
+    summary: str
+    members: Table | None
+    blocks: list[Block]
+
+
+def _stage_values(candidate: CandidateDocument) -> tuple[Any, Any]:
+    extra = candidate.model_extra or {}
+    dsr = get(extra, "stage", "selection", "dsr")
+    psr = get(extra, "stage", "confirmation", "psr")
+    if get(extra, "stage") is None:
+        dsr, psr = get(extra, "statistics", "dsr"), get(extra, "statistics", "psr")
+    return dsr, psr
+
+
+def _dash(text: str) -> str:
+    """Return "—" for a number the document lacks (the note under the table says why)."""
+    return "—" if text == NOT_COMPUTED else text
+
+
+def _row(document: PromotionDocument, cluster: Cluster) -> list[Cell]:
+    candidate = cluster.representative
+    extra = candidate.model_extra or {}
+    dsr, psr = _stage_values(candidate)
+    similar = f" +{len(cluster.others)} similar" if cluster.others else ""
+    failed = "; ".join(gate_cell(g) for g in failed_gates(candidate)) or "—"
+    return [
+        Cell(fmt(candidate.rank, "count")),
+        Cell(candidate.id + similar, href=f"#cluster-{cluster.anchor}"),
+        Cell(str(extra.get("pretty") or candidate.id), code=True, css="expr"),
+        Cell(
+            "✓ promoted" if candidate.promoted else "✗ rejected",
+            css="pass" if candidate.promoted else "fail",
+        ),
+        Cell(_dash(probability(dsr))),
+        Cell(_dash(probability(psr))),
+        Cell(_dash(fmt(get(extra, "statistics", "holdout_annual_sharpe"), "ratio"))),
+        Cell(_dash(fmt(get(extra, "statistics", "n_holdout_trades"), "count"))),
+        Cell(_dash(_daily_drawdown(document, candidate))),
+        Cell(failed, css="gates"),
+    ]
+
+
+def _dsr_sample(document: PromotionDocument) -> str:
+    for candidate in document.candidates:
+        sample = get(candidate.model_extra or {}, "stage", "selection", "sample")
+        if sample:
+            return f"stage 1, on the {sample} sample the hall of fame was selected on"
+    return "on the holdout (this promotion.json predates the two-stage test)"
+
+
+def _summary(document: PromotionDocument, clusters: list[Cluster]) -> Table:
+    headers = [
+        "rank",
+        "candidate",
+        "expression",
+        "verdict",
+        "DSR",
+        "holdout PSR",
+        "holdout Sharpe (ann.)",
+        "holdout trades",
+        "holdout max DD (daily)",
+        "failed gates: value vs threshold",
+    ]
+    rows = [_row(document, cluster) for cluster in clusters]
+    classes = ["promoted" if c.representative.promoted else "" for c in clusters]
+    return Table(
+        headers, rows, numeric=(0, 4, 5, 6, 7, 8), row_classes=classes, table_id="summary-table"
+    )
+
+
+def _members(document: PromotionDocument, cluster: Cluster) -> Table | None:
+    if not cluster.others and not cluster.missing:
+        return None
+    rows = []
+    for member in cluster.members:
+        extra = member.model_extra or {}
+        dsr, psr = _stage_values(member)
+        rows.append(
+            [
+                Cell(fmt(member.rank, "count")),
+                Cell(member.id, code=True),
+                Cell(str(extra.get("pretty") or member.id), code=True, css="expr"),
+                Cell("✓" if member.promoted else "✗", css="pass" if member.promoted else "fail"),
+                Cell(probability(dsr)),
+                Cell(probability(psr)),
+                Cell(fmt(get(extra, "statistics", "holdout_annual_sharpe"), "ratio")),
+                Cell("; ".join(gate_cell(g) for g in failed_gates(member)) or "—", css="gates"),
+            ]
+        )
+    rows += [
+        [Cell("?"), Cell(m, code=True), *cells("not in candidates", "", "", "", "", "")]
+        for m in cluster.missing
+    ]
+    headers = ["rank", "id", "expression", "promoted", "DSR", "PSR", "Sharpe", "failed gates"]
+    return Table(headers, rows, numeric=(0, 4, 5, 6), table_id=f"members-{cluster.anchor}")
+
+
+def _cluster_view(document: PromotionDocument, cluster: Cluster) -> ClusterView:
+    candidate = cluster.representative
+    failed = failed_gates(candidate)
+    state = (
+        "promoted"
+        if candidate.promoted
+        else f"rejected by {len(failed)} gate{'s' if len(failed) != 1 else ''}"
+    )
+    size = f" · {len(cluster.members)} members" if len(cluster.members) > 1 else ""
+    summary = f"#{fmt(candidate.rank, 'count')} · {candidate.id} · {state}{size}"
+    return ClusterView(
+        cluster,
+        summary,
+        _members(document, cluster),
+        candidate_blocks(document, candidate, cluster.anchor),
+    )
+
+
+def _baseline_table(
+    document: PromotionDocument, clusters: list[Cluster]
+) -> tuple[Table | None, list[str]]:
+    lines, missing = baselines(document)
+    strategies: list[HoldoutLine] = []
+    promoted = [c for c in document.candidates if c.promoted]
+    chosen = promoted or [clusters[0].representative] if clusters else []
+    for candidate in chosen:
+        line = candidate_line(document, candidate)
+        if line is not None:
+            name = (
+                f"{candidate.id} ({'promoted' if candidate.promoted else 'best ranked, rejected'})"
+            )
+            strategies.append(
+                HoldoutLine(
+                    name,
+                    line.holdout_return,
+                    line.holdout_sharpe,
+                    line.max_drawdown,
+                    line.n_days,
+                    line.source,
+                )
+            )
+    rows = [
+        cells(
+            line.name,
+            fmt(line.holdout_return, "signed_percent"),
+            fmt(line.holdout_sharpe, "ratio"),
+            fmt(line.max_drawdown, "percent"),
+            fmt(line.n_days, "count"),
+        )
+        for line in [*strategies, *lines]
+    ]
+    if not rows:
+        return None, missing
+    headers = ["over the holdout", "return", "Sharpe (ann.)", "max drawdown", "days"]
+    return Table(headers, rows, numeric=(1, 2, 3, 4), table_id="baselines-table"), missing
+
+
+def _headline(document: PromotionDocument) -> str:
+    promoted = [c.id for c in document.candidates if c.promoted]
+    if promoted:
+        return f"{verdict(document)}: {', '.join(promoted)}"
+    return verdict(document)
+
+
+def _spa(search: Mapping[str, Any]) -> Block:
     benchmarks = get(search, "spa", "benchmark")
     if not isinstance(benchmarks, Mapping) or not benchmarks:
-        return f'<p class="note" id="spa">SPA test: {NOT_COMPUTED}.</p>'
+        return Block("spa", "SPA p-values", (Text("The SPA test is absent from promotion.json."),))
     rows = [
-        [str(name).replace("_", " "), *(fmt(get(p, k), "probability") for k in _SPA_KEYS)]
+        cells(str(name).replace("_", " "), *(probability(get(p, k)) for k in _SPA_KEYS))
         for name, p in benchmarks.items()
     ]
-    table = html_table(
+    table = Table(
         ["benchmark", "p consistent", "p lower", "p upper (White)"], rows, numeric=(1, 2, 3)
     )
     note = (
@@ -100,189 +233,152 @@ def _spa(search: Any) -> str:
         f"gated; small is good). {fmt(get(search, 'spa', 'n_bootstrap'), 'count')} stationary "
         f"bootstrap resamples, mean block {fmt(get(search, 'spa', 'mean_block'), 'number')}."
     )
-    return f'<div id="spa"><h3>SPA p-values</h3>{table}<p class="note">{h(note)}</p></div>'
+    return Block("spa", "SPA p-values", (table, Text(note)))
 
 
-_SPA_KEYS = ("p_consistent", "p_lower", "p_upper")
-
-
-def _null_model(evidence: Mapping[str, Any]) -> str:
-    block = get(evidence, "search", "null_model")
+def _null_model(search: Mapping[str, Any]) -> Block:
+    block = get(search, "null_model")
     finite = [
-        v for v in elements(get(block, "best_holdout_sharpes")) if finite_or_none(v) is not None
+        float(v)
+        for v in elements(get(block, "best_holdout_sharpes"))
+        if finite_or_none(v) is not None
     ]
-    if not isinstance(block, Mapping) or not finite:
-        return (
-            f'<div id="null-model"><h3>Null model</h3><p class="note">{NOT_COMPUTED}: no search '
-            "was repeated on random data, so the holdout Sharpes are not compared with what "
-            "luck alone finds.</p></div>"
+    if not finite:
+        text = (
+            "No search was repeated on random data (evolve promote --null-runs K), so the "
+            "holdout Sharpes are not compared with what luck alone finds."
         )
-    chart = svg.histogram(
+        return Block("null-model", "Null model", (Text(text),))
+    chart = figures.Chart("Best holdout Sharpe of searches on random data", "null", 2.2)
+    svg = figures.histogram(
+        chart,
         finite,
-        title="Best holdout Sharpe of searches on random data",
-        x_label="holdout Sharpe",
         bins=max(5, min(20, len(finite))),
+        x_label="holdout Sharpe",
         label="null runs",
-        color="#8a8a8a",
     )
-    note = f"{fmt(get(block, 'n_runs'), 'count')} runs; method: {get(block, 'method') or '?'}."
-    return (
-        f'<div id="null-model"><h3>Null model</h3><figure class="chart-figure">{chart}</figure>'
-        f'<p class="note">{h(note)}</p></div>'
-    )
+    method = get(block, "method") or "not recorded"
+    note = f"{fmt(get(block, 'n_runs'), 'count')} runs; method: {method}."
+    return Block("null-model", "Null model", (Figure([Markup(svg)]), Text(note)))
 
 
-def _search_section(evidence: Mapping[str, Any]) -> str:
-    search = get(evidence, "search")
-    table = html_table(
-        ["statistic", "value", "what it means"], search_statistics_rows(evidence), numeric=(1,)
-    )
-    logits = [v for v in elements(get(search, "pbo", "logits")) if finite_or_none(v) is not None]
-    pbo_chart = svg.histogram(
-        logits,
-        title="PBO: logits of the in-sample best's out-of-sample rank",
-        x_label="λ = ln(ω / (1 − ω)), ω = relative out-of-sample rank",
-        bins=30,
-        markers=[svg.Marker(0.0, "λ = 0: median")],
-        spans=[svg.Span(-1e9, 0.0, "overfit region (λ ≤ 0)", "#f8dcd8")],
-        label="CSCV splits",
-    )
-    return (
-        '<section id="search"><h2>Search statistics</h2>'
-        '<p class="note">How large the search was and how much luck it could have found; the '
-        "DSR, PBO and SPA gates of every candidate use these inputs.</p>"
-        f'{table}<div id="pbo"><figure class="chart-figure">{pbo_chart}</figure></div>'
-        f"{_spa(search)}{_null_model(evidence)}</section>"
-    )
-
-
-def _summary_section(evidence: Mapping[str, Any]) -> str:
-    rows = []
-    candidates = candidates_of(evidence)
-    for candidate, anchor in zip(candidates, candidate_anchors(candidates), strict=True):
-        failed = ", ".join(gate_label(str(g.get("name"))) for g in failed_gates(candidate))
-        promoted = get(candidate, "promoted") is True
-        rows.append(
-            [
-                fmt(get(candidate, "rank"), "count"),
-                Markup(f'<a href="#candidate-{anchor}">{h(get(candidate, "id") or anchor)}</a>'),
-                Markup(f"<code>{h(get(candidate, 'pretty') or NOT_COMPUTED)}</code>"),
-                Markup(
-                    '<span class="pass">✓</span>' if promoted else '<span class="fail">✗</span>'
-                ),
-                failed or "—",
-            ]
+def _search(document: PromotionDocument) -> tuple[Table, list[Block]]:
+    search = document.search
+    rows = [
+        cells(*row)
+        for row in search_statistics_rows({"search": search})
+        if row[1] != "not computed"
+    ]
+    table = Table(["statistic", "value", "what it means"], rows, numeric=(1,))
+    logits = [
+        float(v) for v in elements(get(search, "pbo", "logits")) if finite_or_none(v) is not None
+    ]
+    if logits:
+        chart = figures.Chart(
+            "PBO: logits of the in-sample best's out-of-sample rank",
+            "pbo",
+            2.4,
+            spans=[
+                figures.Span(min(min(logits), -0.5) - 0.5, 0.0, "overfit region (λ ≤ 0)", "#f8dcd8")
+            ],
+            markers=[figures.Marker(0.0, "λ = 0: median")],
         )
-    if not rows:
-        return (
-            '<section id="summary"><h2>Candidates</h2><p>No candidates were judged.</p></section>'
+        svg = figures.histogram(
+            chart,
+            logits,
+            bins=30,
+            x_label="λ = ln(ω / (1 − ω)), ω = relative out-of-sample rank",
+            label="CSCV splits",
         )
-    table = html_table(
-        ["rank", "id", "expression", "promoted", "failed gates"], rows, table_id="summary-table"
-    )
-    return f'<section id="summary"><h2>Candidates</h2>{table}</section>'
+        pbo = Block("pbo", "Probability of backtest overfitting", (Figure([Markup(svg)]),))
+    else:
+        pbo = Block(
+            "pbo",
+            "Probability of backtest overfitting",
+            (Text("PBO logits are absent from promotion.json."),),
+        )
+    return table, [pbo, _spa(search), _null_model(search)]
 
 
-def _header(evidence: Mapping[str, Any]) -> str:
-    run_id = get(evidence, "run_id") or NOT_COMPUTED
-    reasons = failure_reasons(evidence)
-    candidates = candidates_of(evidence)
-    n_promoted = sum(1 for c in candidates if get(c, "promoted") is True)
-    lead = "Nothing was promoted:" if n_promoted == 0 else "Failed gates across candidates:"
-    items = "".join(f"<li>{h(reason)}</li>" for reason in reasons)
-    why = f'<div id="reasons"><p>{h(lead)}</p><ul>{items}</ul></div>' if reasons else ""
-    links = "".join(
-        f'<li><a href="#candidate-{anchor}">{h(get(c, "id") or anchor)}</a></li>'
-        for c, anchor in zip(candidates, candidate_anchors(candidates), strict=True)
-    )
-    return (
-        f'<header id="header"><h1>Promotion review — run {h(run_id)}</h1>'
-        f'<p class="muted">Generated {h(get(evidence, "generated_at") or NOT_COMPUTED)} · seed '
-        f"{h(get(evidence, 'seed') if get(evidence, 'seed') is not None else NOT_COMPUTED)}</p>"
-        f'<p class="headline" id="verdict">{h(verdict(evidence))}</p>{why}'
-        '<nav><ol><li><a href="#search">Search statistics</a></li>'
-        f'<li><a href="#summary">Candidates</a><ol>{links}</ol></li>'
-        '<li><a href="#evidence">Evidence</a></li><li><a href="#sign-off">Sign-off</a></li>'
-        "</ol></nav></header>"
-    )
-
-
-def _evidence_section(evidence: Mapping[str, Any]) -> str:
+def _evidence(document: PromotionDocument) -> dict[str, Any]:
+    extra = document.model_extra or {}
     facts = [
-        ("Run id", get(evidence, "run_id")),
-        ("Seed", get(evidence, "seed")),
-        ("Config hash", get(evidence, "config_hash")),
-        ("Generated at", get(evidence, "generated_at")),
-        ("Evidence schema version", get(evidence, "schema_version")),
+        ("Run id", document.run_id),
+        ("Seed", extra.get("seed")),
+        ("Config hash", extra.get("config_hash")),
+        ("Generated at", extra.get("generated_at")),
+        ("Evidence schema version", document.schema_version),
     ]
-    items = "".join(
-        f'<dt>{h(k)}</dt><dd class="mono">{h(NOT_COMPUTED if v is None else v)}</dd>'
-        for k, v in facts
-    )
-    data = objects(get(evidence, "data"))
-    data_rows = [
+    shown = [(k, str(v), True) for k, v in facts if v is not None]
+    data = [
         [
-            *(
-                str(d.get(k) or NOT_COMPUTED)
-                for k in ("name", "symbol", "timeframe", "first", "last")
-            ),
-            Markup(f"<code>{h(d.get('content_hash') or NOT_COMPUTED)}</code>"),
+            *(Cell(str(d.get(k) or "—")) for k in ("name", "symbol", "timeframe", "first", "last")),
+            Cell(str(d.get("content_hash") or "—"), code=True, css="hash"),
         ]
-        for d in data
+        for d in objects(extra.get("data"))
     ]
-    versions = get(evidence, "package_versions")
-    version_rows = sorted(versions.items()) if isinstance(versions, Mapping) else []
-    return (
-        f'<section id="evidence"><h2>Evidence</h2><dl class="facts">{items}</dl>'
-        "<h3>Data (content hashes)</h3>"
-        + (
-            html_table(
-                ["dataset", "symbol", "timeframe", "first", "last", "content hash"],
-                data_rows,
-                table_id="data-hashes",
-            )
-            if data_rows
-            else f'<p class="note">{NOT_COMPUTED}</p>'
-        )
-        + "<h3>Package versions</h3>"
-        + (
-            html_table(["package", "version"], version_rows, table_id="package-versions")
-            if version_rows
-            else f'<p class="note">{NOT_COMPUTED}</p>'
-        )
-        + "</section>"
+    versions = extra.get("package_versions")
+    version_rows = (
+        [cells(str(k), str(v)) for k, v in sorted(versions.items())]
+        if isinstance(versions, Mapping)
+        else []
     )
+    return {
+        "facts": shown,
+        "data": Table(
+            ["dataset", "symbol", "timeframe", "first", "last", "content hash"],
+            data,
+            table_id="data-hashes",
+        )
+        if data
+        else None,
+        "versions": Table(["package", "version"], version_rows, table_id="package-versions")
+        if version_rows
+        else None,
+    }
 
 
-def render_html(evidence: Mapping[str, Any]) -> str:
+def render_html(document: PromotionDocument) -> str:
     """Return the review report of a promotion as one self-contained HTML document.
 
     Parameters
     ----------
-    evidence : Mapping
-        The promotion evidence document (the parsed ``promotion.json``; see the issue-6 brief
-        and :mod:`evolve.reports.text`). Missing or null fields render as "not computed".
+    document : PromotionDocument
+        The validated ``promotion.json`` (:func:`evolve.promotion.document.load_document`).
 
     Returns
     -------
     str
-        ``<!DOCTYPE html>…``: header and verdict, search statistics, candidate summary, one
-        section per candidate, evidence block and sign-off line; no external references.
+        ``<!DOCTYPE html>…``: verdict, baselines and the cluster table first; then one
+        collapsed section per cluster, the search statistics, the evidence and the sign-off.
     """
-    run_id = get(evidence, "run_id") or NOT_COMPUTED
-    listed = candidates_of(evidence)
-    candidates = "".join(
-        candidate_section(evidence, candidate, index, anchor)
-        for index, (candidate, anchor) in enumerate(
-            zip(listed, candidate_anchors(listed), strict=True)
-        )
+    clusters = clusters_of(document)
+    search_table, search_blocks = _search(document)
+    baseline_table, baseline_missing = _baseline_table(document, clusters)
+    extra = document.model_extra or {}
+    return _ENVIRONMENT.get_template("report.html.j2").render(
+        document=document,
+        run_id=document.run_id,
+        generated_at=extra.get("generated_at"),
+        seed=extra.get("seed"),
+        headline=_headline(document),
+        reasons=failure_reasons(document),
+        any_promoted=any(c.promoted for c in document.candidates),
+        baselines=baseline_table,
+        baselines_missing=baseline_missing,
+        summary=_summary(document, clusters) if clusters else None,
+        dsr_sample=_dsr_sample(document),
+        clusters=[_cluster_view(document, c) for c in clusters],
+        n_candidates=len(document.candidates),
+        search_table=search_table,
+        search_blocks=search_blocks,
+        evidence=_evidence(document),
+        sign_off=SIGN_OFF,
+        css=_ENVIRONMENT.loader.get_source(_ENVIRONMENT, "report.css")[0],  # type: ignore[union-attr]
     )
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>Promotion review — {h(run_id)}</title><style>{_CSS}</style></head><body>"
-        f"{_header(evidence)}{_search_section(evidence)}{_summary_section(evidence)}"
-        f"{candidates}{_evidence_section(evidence)}"
-        f'<section id="sign-off"><h2>Sign-off</h2><p>{h(SIGN_OFF)}</p></section>'
-        "</body></html>\n"
-    )
+
+
+def _daily_drawdown(document: PromotionDocument, candidate: CandidateDocument) -> str:
+    """Return the maximum drawdown of the candidate's daily holdout curve (as the baselines')."""
+    line = candidate_line(document, candidate)
+    return fmt(None if line is None else line.max_drawdown, "percent")

@@ -1,33 +1,21 @@
-"""The promotion review as Markdown (promotion.md): tables only, short enough for a ticket.
+"""The promotion review as Markdown (promotion.md): short enough for a ticket, the same numbers.
 
-The same content as the HTML report without charts (it links to report.html for them):
-header and verdict, search statistics, candidate summary, per candidate the failed-gate
-explanations and gate table, the evidence block and the sign-off line. GitHub-flavoured
-tables; every cell is escaped, so expressions with ``|``, ``<`` or backticks stay intact.
+Verdict and failure counts, the baselines over the holdout, one row per cluster with the
+numbers that decided, why the best candidate was rejected (or which were promoted), the search
+statistics, the evidence hashes and the sign-off line; details and charts are in report.html.
+GitHub-flavoured tables; every cell is escaped, so ``|``, ``<`` or backticks stay intact.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from typing import Any
 
-from evolve.reports.text import (
-    NOT_COMPUTED,
-    SIGN_OFF,
-    candidates_of,
-    comparison_symbol,
-    failed_gates,
-    failure_reasons,
-    fmt,
-    gate_explanation,
-    gate_label,
-    gate_values,
-    get,
-    objects,
-    search_statistics_rows,
-    verdict,
-)
+from evolve.promotion.document import CandidateDocument, PromotionDocument
+from evolve.reports.baselines import baselines, candidate_line
+from evolve.reports.clusters import Cluster, clusters_of
+from evolve.reports.gates import failed_gates, failure_reasons, gate_cell, gate_explanation, verdict
+from evolve.reports.text import SIGN_OFF, fmt, get, probability, search_statistics_rows
 
 _TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
 _ENTITY = re.compile(r"&(?=#?\w+;)")
@@ -60,163 +48,155 @@ def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
     return [*lines, ""]
 
 
-def _header(evidence: Mapping[str, Any]) -> list[str]:
-    seed = get(evidence, "seed")
+def _header(document: PromotionDocument) -> list[str]:
+    extra = document.model_extra or {}
+    stamp = " · ".join(
+        part
+        for part in (
+            f"Generated {md_text(extra['generated_at'])}" if extra.get("generated_at") else "",
+            f"seed {md_text(extra['seed'])}" if extra.get("seed") is not None else "",
+            "figures and details in [report.html](report.html)",
+        )
+        if part
+    )
+    promoted = [c.id for c in document.candidates if c.promoted]
+    head = verdict(document) + (f": {', '.join(promoted)}" if promoted else "")
     lines = [
-        f"# Promotion review — run {md_text(get(evidence, 'run_id') or NOT_COMPUTED)}",
+        f"# Promotion review — run {md_text(document.run_id)}",
         "",
-        f"Generated {md_text(get(evidence, 'generated_at') or NOT_COMPUTED)} · seed "
-        f"{md_text(NOT_COMPUTED if seed is None else seed)} · figures in "
-        "[report.html](report.html)",
+        stamp,
         "",
-        f"**{verdict(evidence)}.**",
+        f"**{md_text(head)}.**",
         "",
     ]
-    reasons = failure_reasons(evidence)
+    reasons = failure_reasons(document)
     if reasons:
-        promoted = any(get(c, "promoted") is True for c in candidates_of(evidence))
         lines += ["Failed gates across candidates:" if promoted else "Nothing was promoted:", ""]
         lines += [f"- {md_text(reason)}" for reason in reasons] + [""]
     return lines
 
 
-def _search(evidence: Mapping[str, Any]) -> list[str]:
-    search = get(evidence, "search")
-    rows = [[md_cell(name), md_cell(value)] for name, value, _ in search_statistics_rows(evidence)]
-    benchmarks = get(search, "spa", "benchmark")
-    for name, block in benchmarks.items() if isinstance(benchmarks, Mapping) else []:
-        p_value = fmt(get(block, "p_consistent"), "probability")
-        rows.append([md_cell(f"SPA p consistent vs {str(name).replace('_', ' ')}"), p_value])
-    if not isinstance(benchmarks, Mapping):
-        rows.append(["SPA p-values", NOT_COMPUTED])
-    null_model = get(search, "null_model")
-    runs = get(null_model, "best_holdout_sharpes")
-    null_text = (
-        f"{fmt(get(null_model, 'n_runs'), 'count')} runs, best holdout Sharpes "
-        + ", ".join(fmt(v, "ratio") for v in runs)
-        if isinstance(runs, list) and runs
-        else NOT_COMPUTED
-    )
-    rows.append(["Null model", md_cell(null_text)])
+def _baselines(document: PromotionDocument, clusters: list[Cluster]) -> list[str]:
+    lines, missing = baselines(document)
+    chosen = [c for c in document.candidates if c.promoted] or [
+        c.representative for c in clusters[:1]
+    ]
+    rows = []
+    for candidate in chosen:
+        line = candidate_line(document, candidate)
+        if line is not None:
+            state = "promoted" if candidate.promoted else "best ranked, rejected"
+            rows.append([md_cell(f"{candidate.id} ({state})"), *_line_cells(line)])
+    rows += [[md_cell(line.name), *_line_cells(line)] for line in lines]
+    out = ["## Against the baselines, over the same holdout", ""]
+    if rows:
+        out += _table(["over the holdout", "return", "Sharpe (ann.)", "max drawdown", "days"], rows)
+    if missing:
+        out += [f"Not shown: {md_text('; '.join(missing))}.", ""]
+    return out
+
+
+def _line_cells(line: Any) -> list[str]:
+    return [
+        fmt(line.holdout_return, "signed_percent"),
+        fmt(line.holdout_sharpe, "ratio"),
+        fmt(line.max_drawdown, "percent"),
+        fmt(line.n_days, "count"),
+    ]
+
+
+def _summary(document: PromotionDocument, clusters: list[Cluster]) -> list[str]:
+    if not clusters:
+        return ["## Candidates", "", "No candidates were judged.", ""]
+    rows = []
+    for cluster in clusters:
+        c = cluster.representative
+        extra = c.model_extra or {}
+        stage = extra.get("stage")
+        dsr = get(stage, "selection", "dsr") if stage else get(extra, "statistics", "dsr")
+        psr = get(stage, "confirmation", "psr") if stage else get(extra, "statistics", "psr")
+        similar = f" +{len(cluster.others)}" if cluster.others else ""
+        rows.append(
+            [
+                fmt(c.rank, "count"),
+                md_code(c.id, in_table=True) + similar,
+                "✓" if c.promoted else "✗",
+                probability(dsr),
+                probability(psr),
+                fmt(get(extra, "statistics", "holdout_annual_sharpe"), "ratio"),
+                fmt(get(extra, "statistics", "n_holdout_trades"), "count"),
+                _daily_drawdown(document, c),
+                md_cell("; ".join(gate_cell(g) for g in failed_gates(c)) or "—"),
+            ]
+        )
+    headers = ["rank", "candidate", "promoted", "DSR", "holdout PSR", "holdout Sharpe (ann.)",
+               "trades", "max DD (daily)", "failed gates"]  # fmt: skip
+    return ["## Candidates (one row per cluster)", "", *_table(headers, rows)]
+
+
+def _promoted(document: PromotionDocument) -> list[str]:
+    lines: list[str] = []
+    for c in document.candidates:
+        if c.promoted:
+            extra = c.model_extra or {}
+            lines += [
+                f"## Promoted {md_text(c.id)}",
+                "",
+                f"{md_code(extra.get('pretty') or c.id)} · spec "
+                f"{md_code(extra.get('spec_path') or 'none')}",
+                "",
+            ]
+    best = next((c for c in document.candidates if not c.promoted), None)
+    if best is not None and not lines:
+        lines += [f"## Why the best ranked ({md_text(best.id)}) was rejected", ""]
+        lines += [f"- {md_text(gate_explanation(g, document, best))}" for g in failed_gates(best)]
+        lines.append("")
+    return lines
+
+
+def _search(document: PromotionDocument) -> list[str]:
+    rows = [
+        [md_cell(name), md_cell(value)]
+        for name, value, _ in search_statistics_rows({"search": document.search})
+        if value != "not computed"
+    ]
     return ["## Search statistics", "", *_table(["statistic", "value"], rows)]
 
 
-def _summary(evidence: Mapping[str, Any]) -> list[str]:
-    rows = []
-    for candidate in candidates_of(evidence):
-        failed = ", ".join(gate_label(str(g.get("name"))) for g in failed_gates(candidate))
-        rows.append(
-            [
-                fmt(get(candidate, "rank"), "count"),
-                md_code(get(candidate, "id") or NOT_COMPUTED, in_table=True),
-                md_code(get(candidate, "pretty") or NOT_COMPUTED, in_table=True),
-                "✓" if get(candidate, "promoted") is True else "✗",
-                md_cell(failed or "—"),
-            ]
-        )
-    if not rows:
-        return ["## Candidates", "", "No candidates were judged.", ""]
-    headers = ["rank", "id", "expression", "promoted", "failed gates"]
-    return ["## Candidates", "", *_table(headers, rows)]
-
-
-def _candidate(evidence: Mapping[str, Any], candidate: Mapping[str, Any], index: int) -> list[str]:
-    promoted = get(candidate, "promoted") is True
-    rank = fmt(get(candidate, "rank"), "count")
-    title = f"#{index + 1 if rank == NOT_COMPUTED else rank} · {get(candidate, 'id') or 'no id'}"
-    lines = [
-        f"## {md_text(title)} — {'promoted' if promoted else 'rejected'}",
-        "",
-        f"Pretty: {md_code(get(candidate, 'pretty') or NOT_COMPUTED)}",
-        "",
-        f"Canonical: {md_code(get(candidate, 'expression') or NOT_COMPUTED)}",
-        "",
-    ]
-    if promoted:
-        spec = get(candidate, "spec_path")
-        lines += [f"**Promoted**: every gate passed; spec {md_code(spec or NOT_COMPUTED)}.", ""]
-    else:
-        failed = failed_gates(candidate)
-        lines += [f"**Rejected** by {len(failed)} gate{'s' if len(failed) != 1 else ''}:", ""]
-        lines += [f"- {md_text(gate_explanation(g, evidence, candidate))}" for g in failed]
-        lines.append("")
-    rows = []
-    for gate in objects(get(candidate, "gates")):
-        value, threshold = gate_values(gate)
-        rows.append(
-            [
-                md_cell(gate_label(str(gate.get("name", "")))),
-                md_cell(value),
-                comparison_symbol(gate),
-                md_cell(threshold),
-                "✓ pass" if gate.get("passed") is True else "✗ fail",
-                md_cell(gate.get("detail") or ""),
-            ]
-        )
-    headers = ["gate", "value", "pass if", "threshold", "result", "detail"]
-    lines += _table(headers, rows) if rows else [f"Gates: {NOT_COMPUTED}.", ""]
-    stats = get(candidate, "statistics")
-    lines += [
-        f"Holdout Sharpe per {md_text(get(evidence, 'search', 'periods') or 'period')} "
-        f"{fmt(get(stats, 'holdout_daily_sharpe'), 'sharpe')} over "
-        f"{fmt(get(stats, 'n_days'), 'count')} observations · PSR "
-        f"{fmt(get(stats, 'psr'), 'probability')} · DSR {fmt(get(stats, 'dsr'), 'probability')}"
-        f" (SR0 {fmt(get(stats, 'sr0'), 'sharpe')}) · holdout trades "
-        f"{fmt(get(stats, 'n_holdout_trades'), 'count')} (MinTRL "
-        f"{fmt(get(stats, 'min_trl_trades'), 'count')}) · 95th-percentile drawdown "
-        f"{fmt(get(stats, 'bootstrap_drawdown_p95'), 'percent')}",
-        "",
-    ]
-    return lines
-
-
-def _evidence(evidence: Mapping[str, Any]) -> list[str]:
+def _evidence(document: PromotionDocument) -> list[str]:
+    extra = document.model_extra or {}
     lines = ["## Evidence", ""]
-    for name, key in (
-        ("Run id", "run_id"),
-        ("Seed", "seed"),
-        ("Config hash", "config_hash"),
-        ("Generated at", "generated_at"),
-    ):
-        value = get(evidence, key)
-        lines.append(f"- {name}: {md_code(NOT_COMPUTED if value is None else value)}")
-    lines.append("")
-    data = objects(get(evidence, "data"))
-    rows = [
-        [
-            *(md_cell(d.get(k) or NOT_COMPUTED) for k in ("name", "timeframe", "first", "last")),
-            md_code(d.get("content_hash") or NOT_COMPUTED, in_table=True),
-        ]
-        for d in data
-    ]
-    headers = ["dataset", "timeframe", "first", "last", "content hash"]
-    lines += _table(headers, rows) if rows else [f"Data: {NOT_COMPUTED}.", ""]
-    versions = get(evidence, "package_versions")
-    if isinstance(versions, Mapping) and versions:
-        listed = ", ".join(f"{md_text(k)} {md_text(v)}" for k, v in sorted(versions.items()))
-        lines += [f"Package versions: {listed}.", ""]
-    else:
-        lines += [f"Package versions: {NOT_COMPUTED}.", ""]
-    return lines
+    for name, value in (("Run id", document.run_id), ("Config hash", extra.get("config_hash"))):
+        if value is not None:
+            lines.append(f"- {name}: {md_code(value)}")
+    for dataset in extra.get("data") or []:
+        if isinstance(dataset, dict):
+            lines.append(
+                f"- Data {md_text(dataset.get('name') or '?')}: "
+                f"{md_code(dataset.get('content_hash') or '?')}"
+            )
+    return [*lines, ""]
 
 
-def render_markdown(evidence: Mapping[str, Any]) -> str:
-    """Return promotion.md: the review report as Markdown tables, without charts.
+def render_markdown(document: PromotionDocument) -> str:
+    """Return promotion.md: the verdict, baselines and the cluster table, short and in Markdown.
 
-    Parameters
-    ----------
-    evidence : Mapping
-        The promotion evidence document (parsed ``promotion.json``); missing or null fields
-        render as "not computed".
-
-    Returns
-    -------
-    str
-        Markdown text ending in a newline; deterministic for identical evidence.
+    The numbers are the HTML report's (same formatters); the details live in report.html.
     """
-    lines = _header(evidence) + _search(evidence) + _summary(evidence)
-    for index, candidate in enumerate(candidates_of(evidence)):
-        lines += _candidate(evidence, candidate, index)
-    lines += _evidence(evidence)
-    lines += ["## Sign-off", "", SIGN_OFF, ""]
+    clusters = clusters_of(document)
+    lines = (
+        _header(document)
+        + _baselines(document, clusters)
+        + _summary(document, clusters)
+        + _promoted(document)
+        + _search(document)
+        + _evidence(document)
+        + ["## Sign-off", "", SIGN_OFF, ""]
+    )
     return "\n".join(lines)
+
+
+def _daily_drawdown(document: PromotionDocument, candidate: CandidateDocument) -> str:
+    """Return the maximum drawdown of the candidate's daily holdout curve (as the baselines')."""
+    line = candidate_line(document, candidate)
+    return fmt(None if line is None else line.max_drawdown, "percent")

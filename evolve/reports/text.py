@@ -7,8 +7,7 @@ parsed JSON): a missing, null, non-numeric or non-finite value renders as "not c
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from html import escape
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from evolve.numbers import finite_or_none
@@ -111,6 +110,18 @@ def _no_negative_zero(text: str) -> str:
     return text[1:] if text.startswith("-") and set(text[1:]) <= set("0.,%") else text
 
 
+def probability(value: Any, digits: int = 3) -> str:
+    """Return a probability with ``digits`` decimals; "> 0.999" / "< 0.001" instead of 1 or 0."""
+    number = finite_or_none(value)
+    if number is None:
+        return NOT_COMPUTED
+    if 0.0 < number < 1.0 and round(number, digits) >= 1.0:
+        return f"> {1.0 - 10.0**-digits:.{digits}f}"
+    if 0.0 < number < 1.0 and round(number, digits) <= 0.0:
+        return f"< {10.0**-digits:.{digits}f}"
+    return fmt(number, "probability", digits)
+
+
 def fmt_metric(name: str, value: Any) -> str:
     """Return a metric value formatted by its name (see :data:`METRIC_KINDS`)."""
     if isinstance(value, str):
@@ -121,196 +132,6 @@ def fmt_metric(name: str, value: Any) -> str:
 def label(name: str) -> str:
     """Return a snake_case field name as words ("max_drawdown" → "max drawdown")."""
     return str(name).replace("_", " ")
-
-
-# --- gates -------------------------------------------------------------------------------
-
-_SYMBOL = {">=": "≥", "<=": "≤", ">": ">", "<": "<", "==": "=", "!=": "≠"}
-_NEGATION = {">=": "<", ">": "≤", "<=": ">", "<": "≥", "==": "≠", "!=": "="}
-
-# Gate name → (display label, value kind, why a failure matters; {placeholders} from context)
-GATES: dict[str, tuple[str, Kind, str]] = {
-    "dsr": (
-        "DSR",
-        "probability",
-        "the holdout Sharpe is not significant once {n_effective} effective trials are counted "
-        "(SR0 {sr0} per {periods}, V[SR] {sharpe_variance})",
-    ),
-    "psr": (
-        "PSR",
-        "probability",
-        "the holdout Sharpe is not significantly above zero over {n_days} {periods}s",
-    ),
-    "pbo": (
-        "PBO",
-        "probability",
-        "the search's in-sample best lands at or below the out-of-sample median in {pbo_percent} "
-        "of {n_combinations} CSCV splits; its selection is overfitted",
-    ),
-    "spa_flat": (
-        "SPA p (vs flat)",
-        "probability",
-        "the search's best does not beat staying flat once data snooping is accounted for",
-    ),
-    "spa_buy_and_hold": (
-        "SPA p (vs buy-and-hold)",
-        "probability",
-        "the search's best does not beat buy-and-hold once data snooping is accounted for",
-    ),
-    "cost_stress": (
-        "PSR at stressed costs",
-        "probability",
-        "the edge does not survive {cost_multiplier}× fees and slippage",
-    ),
-    "stability": (
-        "Perturbation stability",
-        "ratio",
-        "jittering the constants drops the median score to this fraction of its own; "
-        "the strategy sits on a narrow peak",
-    ),
-    "min_trades": (
-        "Holdout trades",
-        "count",
-        "too few holdout trades to reach the minimum track record length (MinTRL)",
-    ),
-    "drawdown": (
-        "95th-percentile bootstrap drawdown",
-        "percent",
-        "the resampled drawdown exceeds the risk budget",
-    ),
-    "concentration": (
-        "Largest month or regime share of P&L",
-        "percent",
-        "the profit depends on one month or regime ({largest_month})",
-    ),
-    "correlation": (
-        "Correlation with promoted",
-        "ratio",
-        "it duplicates the already promoted strategy {correlated_with}",
-    ),
-    "null_model": (
-        "Null-model percentile",
-        "probability",
-        "searches on random data find holdout Sharpes as good as this one",
-    ),
-}
-
-
-def gate_label(name: str) -> str:
-    """Return the display label of a gate (its name in words when unknown)."""
-    return GATES[name][0] if name in GATES else label(name)
-
-
-def gate_kind(name: str) -> Kind:
-    """Return how a gate's value and threshold are formatted."""
-    return GATES[name][1] if name in GATES else "number"
-
-
-def gate_values(gate: Mapping[str, Any]) -> tuple[str, str]:
-    """Return the gate's value and threshold formatted alike, with enough digits to differ."""
-    kind = gate_kind(str(gate.get("name", "")))
-    value, threshold = gate.get("value"), gate.get("threshold")
-    a, b = finite_or_none(value), finite_or_none(threshold)
-    if kind in ("probability", "ratio", "percent", "signed_percent") and a is not None:
-        # Add digits until the value no longer reads like the threshold or a rounded 0 or 1
-        base = 1 if kind.endswith("percent") else 2
-        for digits in range(base, base + 5):
-            shown = fmt(a, kind, digits)
-            looks_equal = b is not None and a != b and shown == fmt(b, kind, digits)
-            looks_certain = (
-                kind == "probability"
-                and a not in (0.0, 1.0)
-                and (shown in (fmt(0.0, kind, digits), fmt(1.0, kind, digits)))
-            )
-            if not (looks_equal or looks_certain):
-                break
-        return shown, fmt(threshold, kind, digits)
-    return fmt(value, kind), fmt(threshold, kind)
-
-
-def comparison_symbol(gate: Mapping[str, Any]) -> str:
-    """Return the gate's pass condition as a symbol ("≥", "≤", …); "vs" when unknown."""
-    return _SYMBOL.get(str(gate.get("comparison")), "vs")
-
-
-def _context(evidence: Mapping[str, Any], candidate: Mapping[str, Any]) -> dict[str, str]:
-    search = get(evidence, "search") or {}
-    sr0 = get(candidate, "statistics", "sr0")
-    return {
-        "n_effective": fmt(get(search, "n_effective"), "count"),
-        "sr0": fmt(get(search, "expected_max_sharpe") if sr0 is None else sr0, "sharpe"),
-        "sharpe_variance": fmt(get(search, "sharpe_variance"), "number"),
-        "periods": str(get(search, "periods") or "period"),
-        "n_days": fmt(get(candidate, "statistics", "n_days"), "count"),
-        "pbo_percent": fmt(get(search, "pbo", "value"), "percent", 0),
-        "n_combinations": fmt(get(search, "pbo", "n_combinations"), "count"),
-        "cost_multiplier": fmt(get(evidence, "thresholds", "cost_stress_multiplier"), "number"),
-        "largest_month": str(get(candidate, "concentration", "largest_month") or NOT_COMPUTED),
-        "correlated_with": str(get(candidate, "correlation", "with") or NOT_COMPUTED),
-    }
-
-
-def gate_explanation(
-    gate: Mapping[str, Any], evidence: Mapping[str, Any], candidate: Mapping[str, Any]
-) -> str:
-    """Return one sentence saying why a failed gate failed, with its value and threshold.
-
-    E.g. "DSR 0.62 < 0.95: the holdout Sharpe is not significant once 412 effective trials are
-    counted (SR0 0.142 per day, V[SR] 0.0031)". Unknown gates fall back to their ``detail``.
-    """
-    name = str(gate.get("name", "gate"))
-    value, threshold = gate_values(gate)
-    comparison = str(gate.get("comparison"))
-    if finite_or_none(gate.get("value")) is None:
-        head = f"{gate_label(name)} {NOT_COMPUTED} (needs {comparison_symbol(gate)} {threshold})"
-    else:
-        head = f"{gate_label(name)} {value} {_NEGATION.get(comparison, 'vs')} {threshold}"
-    reason = GATES[name][2].format(**_context(evidence, candidate)) if name in GATES else ""
-    detail = str(gate.get("detail") or "")
-    return f"{head}: {reason or detail or 'the gate failed'}"
-
-
-def failed_gates(candidate: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    """Return the candidate's failed gates in gate order, adding names only in ``failed``."""
-    gates = objects(get(candidate, "gates"))
-    failed = [g for g in gates if g.get("passed") is not True]
-    named = {str(g.get("name")) for g in failed}
-    for name in elements(get(candidate, "failed")):
-        if str(name) not in named:
-            failed.append({"name": str(name), "value": None, "passed": False})
-    return failed
-
-
-def candidates_of(evidence: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    """Return the evidence's candidates (best first), skipping anything that is not an object."""
-    return objects(get(evidence, "candidates"))
-
-
-def verdict(evidence: Mapping[str, Any]) -> str:
-    """Return "N of M candidates promoted"."""
-    candidates = candidates_of(evidence)
-    promoted = sum(1 for c in candidates if get(c, "promoted") is True)
-    return (
-        f"{promoted} of {len(candidates)} candidate{'s' if len(candidates) != 1 else ''} promoted"
-    )
-
-
-def failure_reasons(evidence: Mapping[str, Any]) -> list[str]:
-    """Return "DSR failed for 6 of 10 candidates" lines, most frequent first."""
-    reasons = get(evidence, "summary", "reasons")
-    n_candidates = len(candidates_of(evidence))
-    if not isinstance(reasons, Mapping):
-        counts: dict[str, int] = {}
-        for candidate in candidates_of(evidence):
-            for gate in failed_gates(candidate):
-                counts[str(gate.get("name"))] = counts.get(str(gate.get("name")), 0) + 1
-        reasons = counts
-    ordered = sorted(reasons.items(), key=lambda item: (-(finite_or_none(item[1]) or 0), item[0]))
-    return [
-        f"{gate_label(str(name))} failed for {fmt(count, 'count')} of {n_candidates:,} candidates"
-        for name, count in ordered
-        if (finite_or_none(count) or 0) > 0
-    ]
 
 
 def search_statistics_rows(evidence: Mapping[str, Any]) -> list[list[str]]:
@@ -367,53 +188,10 @@ def search_statistics_rows(evidence: Mapping[str, Any]) -> list[list[str]]:
     ]
 
 
-# --- HTML fragments ----------------------------------------------------------------------
-
-
-class Markup(str):
-    """Text that is already HTML: :func:`h` passes it through instead of escaping it."""
-
-    __slots__ = ()
-
-
-def h(value: Any) -> Markup:
-    """Return ``value`` as HTML: escaped text, or unchanged when it is :class:`Markup`."""
-    return value if isinstance(value, Markup) else Markup(escape(str(value)))
+# --- element ids ------------------------------------------------------------------------
 
 
 def slug(value: Any) -> str:
     """Return ``value`` reduced to ``[A-Za-z0-9_-]`` for use in an element id."""
     text = "".join(c if c.isascii() and (c.isalnum() or c in "-_") else "-" for c in str(value))
     return text.strip("-") or "x"
-
-
-def html_table(
-    headers: Sequence[str],
-    rows: Iterable[Sequence[Any]],
-    *,
-    table_id: str = "",
-    row_classes: Sequence[str] = (),
-    numeric: Sequence[int] = (),
-) -> Markup:
-    """Return a ``<table>``; cells are escaped unless :class:`Markup`; ``numeric`` align right."""
-    identifier = f' id="{h(table_id)}"' if table_id else ""
-    head = "".join(f"<th>{h(header)}</th>" for header in headers)
-    body = []
-    for i, row in enumerate(rows):
-        css = f' class="{h(row_classes[i])}"' if i < len(row_classes) and row_classes[i] else ""
-        cells = "".join(
-            f'<td class="num">{h(cell)}</td>' if j in numeric else f"<td>{h(cell)}</td>"
-            for j, cell in enumerate(row)
-        )
-        body.append(f"<tr{css}>{cells}</tr>")
-    return Markup(
-        f'<div class="table-wrap"><table{identifier}><thead><tr>{head}</tr></thead>'
-        f"<tbody>{''.join(body)}</tbody></table></div>"
-    )
-
-
-def pass_mark(passed: Any) -> Markup:
-    """Return a ✓ pass / ✗ fail badge (anything but True is a failure)."""
-    if passed is True:
-        return Markup('<span class="pass">✓ pass</span>')
-    return Markup('<span class="fail">✗ fail</span>')

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from evolve.reports.text import gate_explanation
+from evolve.promotion.document import PromotionDocument
+from evolve.reports.gates import gate_explanation
 from populations import read_events
 from tests.integration.test_promote_cli import (
     evolve_cli,
@@ -75,14 +76,15 @@ def test_random_walk_when_report_opened_then_it_says_why_nothing_was_promoted(
     html = (promoted_run / "report.html").read_text("utf-8")
 
     ids, text = parse_report(promoted_run / "report.html")
+    document = PromotionDocument.model_validate(evidence)
 
     assert "Nothing was promoted" in text and "0 of " in text
     assert {"search", "evidence", "sign-off"} <= ids
-    for candidate in evidence["candidates"]:
-        assert f"candidate-{candidate['id']}" in ids and f"gates-{candidate['id']}" in ids
-        for gate in candidate["gates"]:
-            if not gate["passed"]:
-                explanation = " ".join(gate_explanation(gate, evidence, candidate).split())
+    for candidate in document.candidates:
+        assert f"candidate-{candidate.id}" in ids and f"gates-{candidate.id}" in ids
+        for gate in candidate.gates:
+            if not gate.passed:
+                explanation = " ".join(gate_explanation(gate, document, candidate).split())
                 assert explanation in text, explanation
     assert "<script src" not in html and "<link" not in html and 'src="http' not in html
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from evolve.errors import INPUT_ERRORS, EvidenceError
+from evolve.promotion.document import PromotionDocument
 from evolve.reports.files import read_evidence, regenerate_reports, write_reports
 from evolve.reports.html_page import render_html
 from evolve.reports.markdown import render_markdown
@@ -23,8 +24,9 @@ def test_write_reports_when_run_dir_exists_then_both_files_match_the_renderers(
     html_path, markdown_path = write_reports(tmp_path, evidence)
 
     assert (html_path, markdown_path) == (tmp_path / "report.html", tmp_path / "promotion.md")
-    assert html_path.read_text("utf-8") == render_html(evidence)
-    assert markdown_path.read_text("utf-8") == render_markdown(evidence)
+    document = PromotionDocument.model_validate(evidence)
+    assert html_path.read_text("utf-8") == render_html(document)
+    assert markdown_path.read_text("utf-8") == render_markdown(document)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["promotion.md", "report.html"]
 
 

@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from evolve.reports.html_page import render_html
+from evolve.promotion.document import PromotionDocument
+from evolve.reports import html_page
 from tests.unit.evolve.promotion.evidence_fixture import (
     PROMOTED_ID,
     REJECTED_ID,
@@ -42,7 +43,21 @@ CANDIDATE_BLOCKS = (
     "concentration",
     "lineage",
 )
-RUN_BLOCKS = ("header", "verdict", "search", "pbo", "spa", "null-model", "summary", "evidence")
+RUN_BLOCKS = (
+    "header",
+    "verdict",
+    "reasons",
+    "baselines",
+    "summary",
+    "summary-table",
+    "clusters",
+    "search",
+    "pbo",
+    "spa",
+    "null-model",
+    "evidence",
+)
+SVG_NAMESPACES = {"http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"}
 EXTERNAL_TAGS = {"script", "link", "img", "iframe", "object", "embed", "video", "audio", "source"}
 
 
@@ -86,6 +101,11 @@ class _Page(HTMLParser):
         return " ".join(" ".join(self.texts[identifier]).split())
 
 
+def render_html(evidence: dict[str, Any]) -> str:
+    """Render a promotion.json-shaped dict through the validated document, as the CLI does."""
+    return html_page.render_html(PromotionDocument.model_validate(evidence))
+
+
 def _parse(html: str) -> _Page:
     page = _Page()
     page.feed(html)
@@ -107,7 +127,7 @@ def test_render_html_when_fixture_then_every_section_present_for_each_candidate(
     page: _Page,
 ) -> None:
     for candidate_id in (PROMOTED_ID, REJECTED_ID):
-        for block in CANDIDATE_BLOCKS:
+        for block in (*CANDIDATE_BLOCKS, "cluster"):
             assert f"{block}-{candidate_id}" in page.ids
     for block in (*RUN_BLOCKS, "sign-off"):
         assert block in page.ids
@@ -121,16 +141,20 @@ def test_render_html_when_fixture_then_every_svg_is_well_formed_xml_with_a_title
     assert len(charts) == 12
     for chart in charts:
         root = ET.fromstring(chart)
-        assert root.find("title") is not None and root.find("title").text  # type: ignore[union-attr]
+        title = root.find("{http://www.w3.org/2000/svg}title")
+        assert title is not None and title.text
 
 
 def test_render_html_when_fixture_then_nothing_is_fetched_from_anywhere(page: _Page) -> None:
     for tag, attributes in page.tags:
         assert tag not in EXTERNAL_TAGS
         for name, value in attributes.items():
-            assert name not in {"src", "srcset", "xmlns", "background", "data"}
-            assert not re.search(r"https?:|//|url\(", value or "")
-            if name == "href":
+            assert name not in {"src", "srcset", "background", "data"}
+            if name.startswith("xmlns"):
+                assert value in SVG_NAMESPACES  # namespace names, never fetched
+                continue
+            assert not re.search(r"https?:|//|url\((?!#)", value or "")
+            if name.endswith("href"):
                 assert (value or "").startswith("#")
 
 
@@ -146,8 +170,8 @@ def test_render_html_when_candidate_rejected_then_every_failed_gate_with_value_a
     verdict = page.text(f"verdict-{REJECTED_ID}")
 
     assert "Rejected by 3 gates" in verdict
-    assert "DSR 0.62 < 0.95: the holdout Sharpe is not significant once 412 effective" in verdict
-    assert "PSR at stressed costs 0.71 < 0.95: the edge does not survive 2× fees" in verdict
+    assert "DSR 0.620 < 0.950: the holdout Sharpe is not significant once 412 effective" in verdict
+    assert "PSR at stressed costs 0.710 < 0.950: the edge does not survive 2× fees" in verdict
     assert "Largest month or regime share of P&L 62.0% > 50.0%" in verdict
 
 
@@ -161,16 +185,24 @@ def test_render_html_when_gate_failed_then_its_table_row_is_marked(html: str) ->
 def test_render_html_when_candidate_promoted_then_verdict_and_badge_say_so(page: _Page) -> None:
     assert page.text(f"verdict-{PROMOTED_ID}").startswith("Promoted.")
     assert "✓ promoted" in page.text(f"candidate-{PROMOTED_ID}")
-    assert page.text("verdict") == "1 of 2 candidates promoted"
+    assert page.text("verdict") == f"1 of 2 candidates promoted: {PROMOTED_ID}"
 
 
-def test_render_html_when_fields_missing_then_not_computed_instead_of_crashing(
+def test_render_html_when_fields_missing_then_says_what_is_absent_instead_of_crashing(
     page: _Page,
 ) -> None:
-    for block in ("perturbation", "lineage", "funding-flip", "legs"):
-        assert "not computed" in page.text(f"{block}-{REJECTED_ID}")
-    assert "not computed" in page.text("null-model")
-    assert "Regimes: not computed" in page.text(f"concentration-{REJECTED_ID}")
+    for block in ("perturbation", "lineage", "funding-flip"):
+        assert "absent from promotion.json" in page.text(f"{block}-{REJECTED_ID}")
+    assert page.text(f"legs-{REJECTED_ID}").count("long") == 1  # no short leg: no row
+    assert "No search was repeated on random data" in page.text("null-model")
+    assert "share of the profit" not in page.text(f"concentration-{REJECTED_ID}")  # no regimes
+
+
+def test_render_html_when_fixture_then_never_not_computed_without_a_reason(html: str) -> None:
+    text = " ".join("".join(_parse(html).all_text).split())
+
+    for match in re.finditer("not computed", text):
+        assert text[match.end() : match.end() + 2] in (" (", ": "), text[match.start() - 80 :][:160]
 
 
 def test_render_html_when_curves_missing_then_charts_say_not_computed() -> None:
@@ -181,7 +213,7 @@ def test_render_html_when_curves_missing_then_charts_say_not_computed() -> None:
     page = _parse(render_html(evidence))
 
     for block in ("equity", "drawdown", "cost-stress"):
-        assert "not computed" in page.text(f"{block}-{REJECTED_ID}")
+        assert "absent from promotion.json" in page.text(f"{block}-{REJECTED_ID}")
 
 
 def test_render_html_when_null_model_present_then_its_histogram_is_drawn() -> None:
@@ -251,25 +283,30 @@ def test_render_html_when_nothing_promoted_then_header_says_why() -> None:
     assert page.text("verdict") == "0 of 2 candidates promoted"
     reasons = page.text("reasons")
     assert reasons.startswith("Nothing was promoted: PBO failed for 2 of 2 candidates")
-    assert "PBO 0.47 > 0.20" in page.text(f"verdict-{PROMOTED_ID}")
+    assert "PBO 0.470 > 0.200" in page.text(f"verdict-{PROMOTED_ID}")
 
 
-def test_render_html_when_evidence_empty_then_a_complete_page_of_not_computed() -> None:
-    page = _parse(render_html({}))
+def test_render_html_when_no_candidates_then_a_complete_page_saying_so() -> None:
+    evidence = make_evidence()
+    evidence.update(candidates=[], decisions=[], search={})
+    evidence["summary"] = {"n_candidates": 0, "n_promoted": 0, "promoted": [], "reasons": {}}
+
+    page = _parse(render_html(evidence))
 
     assert page.text("verdict") == "0 of 0 candidates promoted"
     assert "No candidates were judged" in page.text("summary")
-    assert "not computed" in page.text("evidence") and "not computed" in page.text("search")
+    assert "PBO logits are absent" in page.text("search")
     assert "sign-off" in page.ids
 
 
 def test_render_html_when_candidate_ids_repeat_then_element_ids_stay_unique() -> None:
     evidence = make_evidence()
     evidence["candidates"][1]["id"] = PROMOTED_ID
+    evidence["decisions"][1]["id"] = PROMOTED_ID
 
     page = _parse(render_html(evidence))
 
-    assert f"candidate-{PROMOTED_ID}-2" in page.ids
+    assert f"candidate-{PROMOTED_ID}-2" in page.ids and f"cluster-{PROMOTED_ID}-2" in page.ids
     assert len(page.ids) == len(set(page.ids))
 
 
@@ -308,14 +345,18 @@ def _replace(document: Any, path: tuple[Any, ...], value: Any) -> None:
     parent[path[-1]] = value
 
 
-@settings(max_examples=80)
+@settings(max_examples=20, deadline=None)
 @given(data=st.data())
 def test_render_html_when_any_field_has_the_wrong_type_then_still_renders(data: Any) -> None:
     evidence = copy.deepcopy(_SMALL)
     for _ in range(3):
         _replace(evidence, data.draw(st.sampled_from(_SMALL_PATHS)), data.draw(_JUNK))
+    try:
+        document = PromotionDocument.model_validate(evidence)
+    except ValueError:
+        assume(False)  # the document edge refuses it (tests/unit/evolve/reports/test_files.py)
 
-    html = render_html(evidence)
+    html = html_page.render_html(document)
 
     assert html.endswith("</html>\n") and "sign-off" in _parse(html).ids
     for chart in re.findall(r"<svg\b.*?</svg>", html, flags=re.S):
