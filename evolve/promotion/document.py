@@ -127,6 +127,18 @@ class SummaryDocument(BaseModel):
     reasons: dict[str, int]
 
 
+class BaselineDocument(BaseModel):
+    """A baseline over the holdout (``baselines.buy_and_hold``, ``baselines.funding_carry``)."""
+
+    model_config = _OPEN
+
+    holdout_return: float | None
+    holdout_sharpe: float | None
+    max_drawdown: float | None
+    n_days: int = Field(ge=0)
+    detail: str = ""
+
+
 class PromotionDocument(BaseModel):
     """The whole ``promotion.json`` (schema versions 1 to 3).
 
@@ -144,6 +156,7 @@ class PromotionDocument(BaseModel):
     summary: SummaryDocument
     decisions: list[Decision]
     clusters: list[ClusterDocument] | None = None
+    baselines: dict[str, BaselineDocument] | None = None
 
     @model_validator(mode="after")
     def _clusters_cover_candidates(self) -> PromotionDocument:

@@ -21,6 +21,7 @@ from evolve.promotion.candidates import (
     CandidateAnalysis,
     CandidateEvidence,
     SearchContext,
+    holdout_span,
     timeline_span,
 )
 from evolve.promotion.gauntlet import CorrelationResult, Gate, failed_names
@@ -165,6 +166,21 @@ def _summary(decisions: Sequence[CandidateDecision]) -> dict[str, Any]:
     }
 
 
+def _baselines(context: SearchContext) -> dict[str, Any]:
+    # issue 10: the verdict is read beside what the market paid anyone on the same holdout
+    span = holdout_span(context.market)
+    return {
+        "buy_and_hold": replays.baseline_block(
+            replays.buy_and_hold_daily(context.market, *span),
+            "equal-weight long of every symbol, no costs",
+        ),
+        "funding_carry": replays.baseline_block(
+            replays.funding_carry_daily(context.market, *span),
+            "delta-neutral short perpetual earning each settled funding rate; no fees or basis",
+        ),
+    }
+
+
 def build_evidence(
     run: RunInputs,
     config: PromotionConfig,
@@ -188,6 +204,7 @@ def build_evidence(
         "thresholds": config.thresholds(),
         "promotion_config": config.model_dump(mode="json"),
         "search": dict(search),
+        "baselines": _baselines(context),
         "clusters": [cluster.evidence() for cluster in context.clusters],
         "candidates": [candidate_entry(decision, context) for decision in decisions],
         "summary": _summary(decisions),

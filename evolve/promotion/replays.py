@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -179,6 +180,44 @@ def buy_and_hold_daily(market: Market, start_ms: int, stop_ms: int) -> Float64Ar
             days.append((series.timestamp[first:last] - start_ms) // bucket_ms)
         daily.append(compound_by_day(np.concatenate(returns), np.concatenate(days), n_days))
     return np.mean(daily, axis=0) if daily else np.zeros(n_days)
+
+
+def funding_carry_daily(market: Market, start_ms: int, stop_ms: int) -> Float64Array:
+    """Return the equal-weight daily returns of a delta-neutral funding carry over the span.
+
+    The carry is short one unit of perpetual notional hedged by one unit of spot: it earns each
+    settled funding rate (``+rate`` per settlement, the short side's receipt under DESIGN §2's
+    sign) and nothing from price moves; fees, basis and hedge costs are ignored, so it is an
+    upper bound of what the carry paid over the holdout. Compounded per day bucket as in
+    :func:`replay`.
+    """
+    bucket_ms = day_bucket_ms(market)
+    n_days = max(1, -(-(stop_ms - start_ms) // bucket_ms))
+    daily = []
+    for series in market.series:
+        pieces = span_pieces(series, start_ms, stop_ms)
+        if not pieces:
+            continue
+        rates = np.concatenate([series.funding_rate[first:last] for first, last in pieces])
+        days = np.concatenate(
+            [(series.timestamp[first:last] - start_ms) // bucket_ms for first, last in pieces]
+        )
+        daily.append(compound_by_day(rates, days, n_days))
+    return np.mean(daily, axis=0) if daily else np.zeros(n_days)
+
+
+def baseline_block(daily_returns: Float64Array, detail: str) -> dict[str, Any]:
+    """Return a baseline's holdout summary: total return, annualised Sharpe, max drawdown."""
+    returns = np.asarray(daily_returns, dtype=np.float64)
+    equity = np.concatenate(([1.0], np.cumprod(1.0 + returns)))
+    drawdown = float(np.max(1.0 - equity / np.maximum.accumulate(equity)))
+    return {
+        "holdout_return": float(equity[-1] - 1.0),
+        "holdout_sharpe": annual_sharpe(returns),
+        "max_drawdown": drawdown,
+        "n_days": int(returns.size),
+        "detail": detail,
+    }
 
 
 def annual_sharpe(daily_returns: Float64Array) -> float:

@@ -82,16 +82,16 @@ def holdout_line(
 
 
 def _given(document: PromotionDocument, key: str, name: str) -> HoldoutLine | None:
-    block = get((document.model_extra or {}).get("baselines"), key)
+    block = (document.baselines or {}).get(key)
     if block is None:
         return None
     return HoldoutLine(
         name,
-        finite_or_none(get(block, "holdout_return")),
-        finite_or_none(get(block, "holdout_sharpe")),
-        finite_or_none(get(block, "max_drawdown")),
-        int(finite_or_none(get(block, "n_days")) or 0),
-        "promotion.json baselines",
+        finite_or_none(block.holdout_return),
+        finite_or_none(block.holdout_sharpe),
+        finite_or_none(block.max_drawdown),
+        block.n_days,
+        block.detail or "promotion.json baselines",
     )
 
 

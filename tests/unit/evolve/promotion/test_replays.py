@@ -177,6 +177,37 @@ def test_buy_and_hold_daily_when_span_given_then_compounds_to_price_ratio(
     assert daily == pytest.approx(np.mean(growth, axis=0), rel=1e-9)
 
 
+def test_funding_carry_daily_when_span_given_then_products_of_settled_rates_per_day(
+    market: Market,
+) -> None:
+    start, stop = holdout_span(market)
+    bucket = replays.day_bucket_ms(market)
+
+    daily = replays.funding_carry_daily(market, start, stop)
+
+    expected = []
+    for series in market.series:
+        inside = (series.timestamp >= start) & (series.timestamp < stop)
+        days = (series.timestamp[inside] - start) // bucket
+        rates = series.funding_rate[inside]
+        expected.append(
+            [math.prod(1.0 + r for r in rates[days == d]) - 1.0 for d in range(len(daily))]
+        )
+    assert np.any(daily != 0.0)
+    assert daily == pytest.approx(np.mean(expected, axis=0), rel=1e-12, abs=1e-15)
+
+
+def test_baseline_block_when_daily_returns_then_hand_computed_summary() -> None:
+    block = replays.baseline_block(np.array([0.1, -0.2, 0.05]), "hand")
+
+    # equity 1 -> 1.1 -> 0.88 -> 0.924; the peak 1.1 falls to 0.88: a 20 % drawdown
+    assert block["holdout_return"] == pytest.approx(0.924 - 1.0)
+    assert block["max_drawdown"] == pytest.approx(0.2)
+    assert block["n_days"] == 3 and block["detail"] == "hand"
+    mean, std = np.mean([0.1, -0.2, 0.05]), np.std([0.1, -0.2, 0.05], ddof=1)
+    assert block["holdout_sharpe"] == pytest.approx(mean / std * math.sqrt(365))
+
+
 def test_scaled_costs_when_multiplied_then_fees_and_slippage_scale_only() -> None:
     costs = CostModel(slippage_volatility_multiplier=0.1, latency_bars=1)
 
