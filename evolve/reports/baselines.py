@@ -38,7 +38,7 @@ class HoldoutLine:
 
 def holdout_span(document: PromotionDocument) -> tuple[float, float] | None:
     """Return the holdout's ``[start_ms, stop_ms)`` from the document's segments, or None."""
-    for segment in objects((document.model_extra or {}).get("segments")):
+    for segment in objects(document.model_dump().get("segments")):
         if get(segment, "kind") == "holdout":
             start, stop = (
                 finite_or_none(get(segment, "start_ms")),
@@ -103,7 +103,7 @@ def baselines(document: PromotionDocument) -> tuple[list[HoldoutLine], list[str]
     hold = _given(document, "buy_and_hold", "buy and hold")
     if hold is None and span is not None:
         for candidate in document.candidates:
-            block = (candidate.model_extra or {}).get("buy_and_hold")
+            block = candidate.model_dump().get("buy_and_hold")
             hold = holdout_line(
                 "buy and hold", block, span, "equal-weight buy and hold of the run's symbols"
             )
@@ -129,7 +129,7 @@ def candidate_line(document: PromotionDocument, candidate: CandidateDocument) ->
     span = holdout_span(document)
     if span is None:
         return None
-    extra = candidate.model_extra or {}
+    extra = candidate.model_dump()
     line = holdout_line(
         candidate.id, extra.get("curve"), span, "the candidate's daily equity curve"
     )

@@ -22,6 +22,7 @@ from evolve.reports.gates import (
     comparison_symbol,
     failed_gates,
     gate_explanation,
+    gate_key,
     gate_label,
     gate_values,
 )
@@ -44,13 +45,13 @@ ABSENT = "absent from promotion.json"
 
 
 def _extra(candidate: CandidateDocument) -> Mapping[str, Any]:
-    return candidate.model_extra or {}
+    return candidate.model_dump()
 
 
 def segment_spans(document: PromotionDocument) -> list[figures.Span]:
     """Return the discovery/validation/holdout calendar spans to shade behind time charts."""
     spans = []
-    for segment in objects((document.model_extra or {}).get("segments")):
+    for segment in objects(document.model_dump().get("segments")):
         start, stop = (
             finite_or_none(get(segment, "start_ms")),
             finite_or_none(get(segment, "stop_ms")),
@@ -201,7 +202,7 @@ def _gate_table(candidate: CandidateDocument, anchor: str) -> Block:
             detail = gate.detail
         rows.append(
             [
-                Cell(gate_label(gate.name)),
+                Cell(gate_label(gate_key(gate))),
                 Cell(value),
                 Cell(comparison_symbol(gate)),
                 Cell(threshold),

@@ -49,7 +49,7 @@ def clusters_of(document: PromotionDocument) -> list[Cluster]:
     """Return the document's clusters (schema 3) or one cluster per candidate (schema 1–2)."""
     candidates = list(document.candidates)
     by_id = {c.id: c for c in reversed(candidates)}  # first (best ranked) wins on a repeat
-    listed = objects((document.model_extra or {}).get("clusters"))
+    listed = objects(document.model_dump().get("clusters"))
     clusters: list[Cluster] = []
     seen: set[int] = set()
     for block in listed:

@@ -70,6 +70,12 @@ GATES: dict[str, tuple[str, Kind, str]] = {
         "the resampled drawdown exceeds the risk budget",
     ),
     "concentration": (
+        "Holdout PSR without the best month",
+        "probability",
+        "the profit hangs on one lucky month ({largest_month}) or a few lucky trades",
+    ),
+    # schema 1-2 documents: the old concentration gate (largest share of P&L, a maximum)
+    "concentration_share": (
         "Largest month or regime share of P&L",
         "percent",
         "the profit depends on one month or regime ({largest_month})",
@@ -85,6 +91,13 @@ GATES: dict[str, tuple[str, Kind, str]] = {
         "searches on random data find holdout Sharpes as good as this one",
     ),
 }
+
+
+def gate_key(gate: GateEvidence) -> str:
+    """Return the text table's key of a gate (the old concentration share is told apart)."""
+    if gate.name == "concentration" and str(gate.comparison) in ("<=", "<"):
+        return "concentration_share"
+    return gate.name
 
 
 def gate_label(name: str) -> str:
@@ -103,7 +116,7 @@ def gate_values(gate: GateEvidence) -> tuple[str, str]:
     A probability shows 3 decimals ("> 0.999" rather than 1.000); a value that would read like
     its threshold gets one or two more digits.
     """
-    kind = gate_kind(gate.name)
+    kind = gate_kind(gate_key(gate))
     a, b = finite_or_none(gate.value), finite_or_none(gate.threshold)
     if kind not in ("probability", "ratio", "percent", "signed_percent") or a is None:
         return fmt(gate.value, kind), fmt(gate.threshold, kind)
@@ -131,7 +144,7 @@ def comparison_symbol(gate: GateEvidence) -> str:
 
 
 def _context(document: PromotionDocument, candidate: CandidateDocument) -> dict[str, str]:
-    search, extra = document.search, candidate.model_extra or {}
+    search, extra = document.search, candidate.model_dump()
     sr0 = get(extra, "stage", "selection", "sr0_daily")
     sr0 = get(extra, "statistics", "sr0") if sr0 is None else sr0
     return {
@@ -159,7 +172,7 @@ def gate_explanation(
     computed is said with the gate's reason; unknown gates use their ``detail``.
     """
     value, threshold = gate_values(gate)
-    name, own = gate_label(gate.name), gate.reason or gate.detail or "no reason was recorded"
+    name, own = gate_label(gate_key(gate)), gate.reason or gate.detail or "no reason was recorded"
     if finite_or_none(gate.value) is None:
         needs = f"; it must be {comparison_symbol(gate)} {threshold}" if gate.threshold else ""
         return f"{name} not computed: {own}{needs}"
@@ -167,8 +180,8 @@ def gate_explanation(
         return f"{name} {value} but its threshold could not be computed: {own}"
     head = f"{name} {value} {_NEGATION.get(str(gate.comparison), 'vs')} {threshold}"
     reason = ""
-    if gate.name in GATES:
-        reason = GATES[gate.name][2].format(**_context(document, candidate))
+    if gate_key(gate) in GATES:
+        reason = GATES[gate_key(gate)][2].format(**_context(document, candidate))
         if NOT_COMPUTED in reason:
             reason = ""
     return f"{head}: {reason or gate.detail or 'the gate failed'}{over_net(gate)}"
@@ -177,7 +190,7 @@ def gate_explanation(
 def gate_cell(gate: GateEvidence) -> str:
     """Return a failed gate briefly for a table cell: "DSR 0.931 (needs ≥ 0.95)"."""
     value, threshold = gate_values(gate)
-    name, why = gate_label(gate.name), (gate.detail or gate.reason or "no reason recorded")
+    name, why = gate_label(gate_key(gate)), (gate.detail or gate.reason or "no reason recorded")
     if finite_or_none(gate.value) is None:
         return f"{name} not computed ({why.split('; ')[-1]})"
     if finite_or_none(gate.threshold) is None:
@@ -188,7 +201,7 @@ def gate_cell(gate: GateEvidence) -> str:
 def over_net(gate: GateEvidence) -> str:
     """Return why a share of the net P&L exceeds 100 % (empty when it does not)."""
     value = finite_or_none(gate.value)
-    if gate.name == "concentration" and value is not None and value > 1.0:
+    if gate_key(gate) == "concentration_share" and value is not None and value > 1.0:
         return " — a share of the net P&L: above 100 % because other months or regimes lost"
     return ""
 
@@ -211,6 +224,11 @@ def failed_gates(candidate: CandidateDocument) -> list[GateEvidence]:
     return failed
 
 
+def _reason_key(name: str, document: PromotionDocument) -> str:
+    old_concentration = name == "concentration" and document.schema_version < 3
+    return "concentration_share" if old_concentration else name
+
+
 def verdict(document: PromotionDocument) -> str:
     """Return "N of M candidates promoted"."""
     total = len(document.candidates)
@@ -224,7 +242,7 @@ def failure_reasons(document: PromotionDocument) -> list[str]:
     total = len(document.candidates)
     ordered = sorted(reasons.items(), key=lambda item: (-item[1], item[0]))
     return [
-        f"{gate_label(name)} failed for {count:,} of {total:,} candidates"
+        f"{gate_label(_reason_key(name, document))} failed for {count:,} of {total:,} candidates"
         for name, count in ordered
         if count > 0
     ]

@@ -61,7 +61,7 @@ class ClusterView:
 
 
 def _stage_values(candidate: CandidateDocument) -> tuple[Any, Any]:
-    extra = candidate.model_extra or {}
+    extra = candidate.model_dump()
     dsr = get(extra, "stage", "selection", "dsr")
     psr = get(extra, "stage", "confirmation", "psr")
     if get(extra, "stage") is None:
@@ -76,7 +76,7 @@ def _dash(text: str) -> str:
 
 def _row(document: PromotionDocument, cluster: Cluster) -> list[Cell]:
     candidate = cluster.representative
-    extra = candidate.model_extra or {}
+    extra = candidate.model_dump()
     dsr, psr = _stage_values(candidate)
     similar = f" +{len(cluster.others)} similar" if cluster.others else ""
     failed = "; ".join(gate_cell(g) for g in failed_gates(candidate)) or "—"
@@ -99,7 +99,7 @@ def _row(document: PromotionDocument, cluster: Cluster) -> list[Cell]:
 
 def _dsr_sample(document: PromotionDocument) -> str:
     for candidate in document.candidates:
-        sample = get(candidate.model_extra or {}, "stage", "selection", "sample")
+        sample = get(candidate.model_dump(), "stage", "selection", "sample")
         if sample:
             return f"stage 1, on the {sample} sample the hall of fame was selected on"
     return "on the holdout (this promotion.json predates the two-stage test)"
@@ -130,7 +130,7 @@ def _members(document: PromotionDocument, cluster: Cluster) -> Table | None:
         return None
     rows = []
     for member in cluster.members:
-        extra = member.model_extra or {}
+        extra = member.model_dump()
         dsr, psr = _stage_values(member)
         rows.append(
             [
@@ -301,7 +301,7 @@ def _search(document: PromotionDocument) -> tuple[Table, list[Block]]:
 
 
 def _evidence(document: PromotionDocument) -> dict[str, Any]:
-    extra = document.model_extra or {}
+    extra = document.model_dump()
     facts = [
         ("Run id", document.run_id),
         ("Seed", extra.get("seed")),
@@ -355,7 +355,7 @@ def render_html(document: PromotionDocument) -> str:
     clusters = clusters_of(document)
     search_table, search_blocks = _search(document)
     baseline_table, baseline_missing = _baseline_table(document, clusters)
-    extra = document.model_extra or {}
+    extra = document.model_dump()
     return _ENVIRONMENT.get_template("report.html.j2").render(
         document=document,
         run_id=document.run_id,

@@ -49,7 +49,7 @@ def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
 
 
 def _header(document: PromotionDocument) -> list[str]:
-    extra = document.model_extra or {}
+    extra = document.model_dump()
     stamp = " · ".join(
         part
         for part in (
@@ -111,7 +111,7 @@ def _summary(document: PromotionDocument, clusters: list[Cluster]) -> list[str]:
     rows = []
     for cluster in clusters:
         c = cluster.representative
-        extra = c.model_extra or {}
+        extra = c.model_dump()
         stage = extra.get("stage")
         dsr = get(stage, "selection", "dsr") if stage else get(extra, "statistics", "dsr")
         psr = get(stage, "confirmation", "psr") if stage else get(extra, "statistics", "psr")
@@ -138,7 +138,7 @@ def _promoted(document: PromotionDocument) -> list[str]:
     lines: list[str] = []
     for c in document.candidates:
         if c.promoted:
-            extra = c.model_extra or {}
+            extra = c.model_dump()
             lines += [
                 f"## Promoted {md_text(c.id)}",
                 "",
@@ -164,7 +164,7 @@ def _search(document: PromotionDocument) -> list[str]:
 
 
 def _evidence(document: PromotionDocument) -> list[str]:
-    extra = document.model_extra or {}
+    extra = document.model_dump()
     lines = ["## Evidence", ""]
     for name, value in (("Run id", document.run_id), ("Config hash", extra.get("config_hash"))):
         if value is not None:
