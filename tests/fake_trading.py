@@ -274,9 +274,7 @@ class FakeBinanceTrading(FakeBinanceUsdm):
             order = checked
             self.orders[order.order_id] = order
             self.by_client[order.client_id] = order.order_id
-            self.orders_accepted[order.client_id] = (
-                self.orders_accepted.get(order.client_id, 0) + 1
-            )
+            self.orders_accepted[order.client_id] = self.orders_accepted.get(order.client_id, 0) + 1
             if fault == "partial":
                 step = 10.0 ** -self.markets[order.symbol].quantity_decimals
                 half = math.floor(order.qty / 2 / step) * step
@@ -304,7 +302,8 @@ class FakeBinanceTrading(FakeBinanceUsdm):
             return _error(-4015, "Client order id is not valid.")
         known = self.by_client.get(client_id)
         if known is not None and (
-            self.duplicate_scope == "all" or self.orders[known].status in ("NEW", "PARTIALLY_FILLED")
+            self.duplicate_scope == "all"
+            or self.orders[known].status in ("NEW", "PARTIALLY_FILLED")
         ):
             return _error(-4116, "ClientOrderId is duplicated.")
         side, qty = params.get("side", ""), float(params.get("quantity", "0"))
@@ -317,15 +316,16 @@ class FakeBinanceTrading(FakeBinanceUsdm):
         ):
             return _error(-2022, "ReduceOnly Order is rejected.")
         if fault == "reject_min_notional" or (not reduce_only and qty * price < self.min_notional):
-            return _error(
-                -4164, f"Order's notional must be no smaller than {self.min_notional:g}"
-            )
+            return _error(-4164, f"Order's notional must be no smaller than {self.min_notional:g}")
         leverage = self.account.leverage.get(symbol, 20)
-        gross = sum(
-            abs(p.qty) * self.mark_price(s)
-            for s, p in self.account.positions.items()
-            if s != symbol
-        ) + abs(position + signed) * price
+        gross = (
+            sum(
+                abs(p.qty) * self.mark_price(s)
+                for s, p in self.account.positions.items()
+                if s != symbol
+            )
+            + abs(position + signed) * price
+        )
         if fault == "reject_margin" or gross / leverage > self.equity_unlocked():
             return _error(-2019, "Margin is insufficient.")
         self._next_id += 1
@@ -388,7 +388,9 @@ class FakeBinanceTrading(FakeBinanceUsdm):
             for order in self._open():
                 if order.symbol == request.params.get("symbol"):
                     order.status = "CANCELED"
-        return FakeResponse(200, {"code": 200, "msg": "The operation of cancel all open order is done."})
+        return FakeResponse(
+            200, {"code": 200, "msg": "The operation of cancel all open order is done."}
+        )
 
     def _position_risk(self, request: FakeRequest) -> FakeResponse:
         if (denied := self._signed(request)) is not None:
