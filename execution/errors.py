@@ -20,4 +20,4 @@ class PaperError(ValueError):
 
 
 class LiveGateError(ValueError):
-    """``evolve live`` refused: a gate (flag, confirmation, track record, keys) is missing: exit 2."""
+    """``evolve live`` refused: a gate (flag, confirmation, record, keys) is missing: exit 2."""

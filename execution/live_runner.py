@@ -120,6 +120,7 @@ class LiveRunner(Runner):
         self._resolve_unresolved()
         self.reconcile()
         if self.last_bar is not None and self.store.active_halt_id() is None:
+            self.feed.poll(self.last_bar)  # the history of the last bar (processed next step)
             self._send(self._plan_now(self.last_bar))  # the current decision, if not yet done
         return True
 

@@ -15,6 +15,7 @@ client-id checks with Binance's error codes, partial fills, and faults on demand
 ``partial``         half fills now, the rest at the next bar's open
 ``reject_margin`` / ``reject_min_notional`` / ``reject_reduce_only``  Binance's rejects
 ``reject_before``   a 503 before anything is accepted
+``duplicate``       accepted, answered with -4116 "ClientOrderId is duplicated"
 
 Rate limits (429/418 with Retry-After) and 5xx/timeouts before acceptance use the generic
 scripted faults of ``tests.fake_http`` (``enqueue(rate_limited(path="/fapi/v1/order"))``).
@@ -118,6 +119,7 @@ class FakeBinanceTrading(FakeBinanceUsdm):
         self.by_client: dict[str, int] = {}
         self.orders_accepted: dict[str, int] = {}
         self.trades: list[dict[str, Any]] = []
+        self.funding_paid: list[tuple[int, float]] = []
         self.order_faults: deque[str] = deque()
         self.invisible_queries = 2
         self.timeout_seconds = 1.0
@@ -170,6 +172,7 @@ class FakeBinanceTrading(FakeBinanceUsdm):
                 bar_ms = (settle_ms // self.interval_ms) * self.interval_ms
                 amount = position.qty * self._bar_open(symbol, bar_ms) * float(row["fundingRate"])
                 account.wallet -= amount
+                self.funding_paid.append((settle_ms, amount))
         account.funded_until_ms = self.now_ms
         bar_now = (self.now_ms // self.interval_ms) * self.interval_ms
         for order in self.orders.values():
@@ -287,6 +290,8 @@ class FakeBinanceTrading(FakeBinanceUsdm):
             if fault == "invisible":
                 order.hidden_queries = self.invisible_queries
             body = self._order_json(order)
+        if fault == "duplicate":  # as if an earlier attempt of this id had gone through
+            return _error(-4116, "ClientOrderId is duplicated.")
         if fault in ("lost_response", "invisible"):
             return FakeResponse(503, "<html>503 Service Unavailable</html>")
         if fault == "timeout":

@@ -29,9 +29,9 @@ from dataclasses import dataclass
 
 from execution.errors import ExchangeError, TemporaryExchangeError
 from execution.exchange.orders import (
-    NotAccepted,
-    OrderRejected,
-    SubmitUnknown,
+    NotAcceptedError,
+    OrderRejectedError,
+    SubmitUnknownError,
     TradingClient,
     VenueOrderState,
 )
@@ -129,7 +129,7 @@ class LiveBroker:
         for attempt in range(self.max_rate_limit_retries + 1):
             try:
                 state = self.trading.submit(symbol, qty, client_id, reduce_only=reduce_only)
-            except NotAccepted as e:
+            except NotAcceptedError as e:
                 self._event("order_retry", f"{e}; waiting {e.retry_after_seconds:g} s")
                 self._sleep(max(e.retry_after_seconds, self.query_wait_seconds))
                 if attempt < self.max_rate_limit_retries:
@@ -138,10 +138,10 @@ class LiveBroker:
                         continue  # the venue says it does not exist: the same id again
                     return self._adopt(client_id, found)
                 return self._finish(client_id, "lost", 0.0, "rate limited on every attempt")
-            except SubmitUnknown as e:
+            except SubmitUnknownError as e:
                 self._event("order_unknown", f"{e}; querying by client id")
                 return self.resolve(client_id)
-            except OrderRejected as e:
+            except OrderRejectedError as e:
                 if e.duplicate:
                     return self.resolve(client_id)
                 self._event("order_rejected", str(e), client_id=client_id, code=e.code)

@@ -18,9 +18,9 @@ from execution.errors import ExchangeError, TemporaryExchangeError
 from execution.exchange.client import ExchangeClient
 
 __all__ = [
-    "NotAccepted",
-    "OrderRejected",
-    "SubmitUnknown",
+    "NotAcceptedError",
+    "OrderRejectedError",
+    "SubmitUnknownError",
     "TradingClient",
     "VenueOrderState",
 ]
@@ -29,7 +29,7 @@ __all__ = [
 DUPLICATE_CODES = ("-4116",)
 
 
-class OrderRejected(ExchangeError):
+class OrderRejectedError(ExchangeError):
     """The venue answered the submit with a final reject (margin, min notional, reduce-only).
 
     Attributes ``code`` (the venue's code, e.g. ``"-2019"``) and ``duplicate`` (the client id
@@ -42,7 +42,7 @@ class OrderRejected(ExchangeError):
         self.duplicate = code in DUPLICATE_CODES
 
 
-class NotAccepted(TemporaryExchangeError):
+class NotAcceptedError(TemporaryExchangeError):
     """The venue's rate limiter refused the submit (429/418) before the matching engine saw it."""
 
     def __init__(self, message: str, retry_after_seconds: float) -> None:
@@ -50,7 +50,7 @@ class NotAccepted(TemporaryExchangeError):
         self.retry_after_seconds = retry_after_seconds
 
 
-class SubmitUnknown(TemporaryExchangeError):
+class SubmitUnknownError(TemporaryExchangeError):
     """Timeout, 5xx or a lost response after a submit: the order may or may not exist."""
 
 
@@ -113,7 +113,7 @@ class TradingClient:
 
         Raises
         ------
-        OrderRejected, NotAccepted, SubmitUnknown
+        OrderRejectedError, NotAcceptedError, SubmitUnknownError
         """
         side = "buy" if qty > 0 else "sell"
         params: dict[str, Any] = {"clientOrderId": client_id}
@@ -122,25 +122,25 @@ class TradingClient:
         try:
             order = self.exchange.create_order(symbol, "market", side, abs(qty), None, params)
         except (ccxt.DDoSProtection, ccxt.RateLimitExceeded) as e:
-            raise NotAccepted(
+            raise NotAcceptedError(
                 f"submit {client_id}: refused by the rate limiter ({type(e).__name__})",
                 self._retry_after(),
             ) from None
         except ccxt.NetworkError as e:
-            raise SubmitUnknown(
+            raise SubmitUnknownError(
                 f"submit {client_id}: no usable answer ({type(e).__name__}: "
                 f"{self.client._clean(e)}); the order may exist"
             ) from None
         except (ccxt.InvalidOrder, ccxt.InsufficientFunds, ccxt.BadRequest) as e:
             code = _code(str(e))
-            raise OrderRejected(
+            raise OrderRejectedError(
                 f"submit {client_id}: rejected ({type(e).__name__}: {self.client._clean(e)})", code
             ) from None
         except ccxt.BaseError as e:
             code = _code(str(e))
             if code in DUPLICATE_CODES:
-                raise OrderRejected(f"submit {client_id}: duplicate client id", code) from None
-            raise SubmitUnknown(
+                raise OrderRejectedError(f"submit {client_id}: duplicate client id", code) from None
+            raise SubmitUnknownError(
                 f"submit {client_id}: {type(e).__name__}: {self.client._clean(e)}"
             ) from None
         return _state(order, client_id, symbol)

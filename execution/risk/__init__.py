@@ -1,4 +1,4 @@
-"""The risk engine: one check in front of every order → Allowed | Denied(reason); drawdown levels."""
+"""The risk engine: one check before every order (Allowed or Denied with a reason); drawdowns."""
 
 from __future__ import annotations
 
