@@ -286,18 +286,21 @@ class LiveRunner(Runner):
 
     # ---------------------------------------------------------------- orders left open
     def _resolve_unresolved(self) -> None:
+        uncertain = False
         for row in self.ledger.unresolved_orders():
             client_id = row["client_id"]
             if row["status"] == "pending":
-                self.live.resolve(client_id)
+                uncertain |= self.live.resolve(client_id).status == "lost"
             elif row["status"] == "lost":
-                self.live.confirm_absent(client_id)
+                uncertain |= self.live.confirm_absent(client_id).status == "absent"
             else:
                 state = self.trading.query(row["symbol"], client_id)
                 if state is None:
-                    self.live.confirm_absent(client_id)
+                    uncertain |= self.live.confirm_absent(client_id).status == "absent"
                 else:
                     self.live._adopt(client_id, state)
+        if uncertain:
+            self.reconcile()  # a lost order is resolved against the venue's fills and position
 
     # ---------------------------------------------------------------- reconciliation
     def reconcile(self) -> None:
