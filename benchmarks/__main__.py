@@ -9,7 +9,7 @@ import importlib
 import sys
 import time
 
-MODULES = ("primitives", "simulate", "evaluate", "evolution", "paper", "calibration")
+MODULES = ("primitives", "simulate", "evaluate", "evolution", "paper", "faults", "calibration")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,3 +17,7 @@ class ExchangeInputError(ExchangeError, ValueError):
 
 class PaperError(ValueError):
     """A paper account cannot start or continue as asked (bad spec, state file, dataset): exit 2."""
+
+
+class LiveGateError(ValueError):
+    """``evolve live`` refused: a gate (flag, confirmation, record, keys) is missing: exit 2."""

@@ -208,27 +208,46 @@ class Runner:
     def step_once(self) -> bool:
         """Poll the feed once; process the new bars in one transaction. True if any came."""
         if self.store.active_halt() is not None:
-            self.stop_requested = True
+            self._on_halt()
             return False
         new_bars, status = self.feed.poll(self.last_bar)
         self._note_data_state(status)
         if not new_bars:
             return False
+        self._before_step()
         with self.store.step():
-            gap = len(new_bars) > 1
-            if gap:
-                self._event(
-                    "gap",
-                    f"{len(new_bars)} bars arrived at once ({new_bars[0]} .. {new_bars[-1]}): "
-                    "held without fills, decided at the newest only",
-                    new_bars[-1],
-                    bars=new_bars,
-                )
-            for bar_time in new_bars:
-                self._process_bar(bar_time, hold=gap)
-            self._decide(new_bars[-1], status)
-            self.store.set_meta("last_bar", new_bars[-1])
+            self._model_step(new_bars, status)
+            self._within_step(new_bars[-1], status)
+        self._after_step(new_bars[-1])
         return True
+
+    # hooks of a live runner (the paper runner's are these no-ops)
+    def _on_halt(self) -> None:
+        self.stop_requested = True
+
+    def _before_step(self) -> None:
+        return None
+
+    def _within_step(self, bar_time: int, status: FeedStatus) -> None:
+        return None
+
+    def _after_step(self, bar_time: int) -> None:
+        return None
+
+    def _model_step(self, new_bars: list[int], status: FeedStatus) -> None:
+        gap = len(new_bars) > 1
+        if gap:
+            self._event(
+                "gap",
+                f"{len(new_bars)} bars arrived at once ({new_bars[0]} .. {new_bars[-1]}): "
+                "held without fills, decided at the newest only",
+                new_bars[-1],
+                bars=new_bars,
+            )
+        for bar_time in new_bars:
+            self._process_bar(bar_time, hold=gap)
+        self._decide(new_bars[-1], status)
+        self.store.set_meta("last_bar", new_bars[-1])
 
     # ---------------------------------------------------------------- one bar
     def _process_bar(self, bar_time: int, *, hold: bool) -> None:

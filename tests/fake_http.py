@@ -168,6 +168,7 @@ class FakeVenue:
 def _make_handler(venue: FakeVenue) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as ccxt's requests.Session expects
+        disable_nagle_algorithm = True  # headers and body in separate writes: no 40 ms ACK wait
 
         def do_GET(self) -> None:
             self._handle()

@@ -176,6 +176,9 @@ class ExchangeClient:
     environ : mapping, optional
         Where keys (``EVOLVE_<EXCHANGE>_API_KEY``, ``..._SECRET``) and the API URL override
         are read from (default ``os.environ``).
+    demo : bool
+        Use the venue's demo trading (ccxt ``enable_demo_trading``) and the demo keys
+        ``EVOLVE_<EXCHANGE>_DEMO_API_KEY`` / ``..._DEMO_SECRET``.
     """
 
     def __init__(
@@ -192,6 +195,7 @@ class ExchangeClient:
         rng: random.Random | None = None,
         clock_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
         environ: Mapping[str, str] | None = None,
+        demo: bool = False,
     ) -> None:
         exchange_class = getattr(ccxt, exchange_id, None) if exchange_id in ccxt.exchanges else None
         if exchange_class is None:
@@ -205,7 +209,7 @@ class ExchangeClient:
         if rate_limit_ms is not None:
             config["rateLimit"] = rate_limit_ms
         environ = os.environ if environ is None else environ
-        api_key, secret = _credentials(exchange_id, environ)
+        api_key, secret = _credentials(exchange_id, environ, demo=demo)
         api_url = api_url or environ.get(f"EVOLVE_{exchange_id.upper()}_API_URL") or None
         if api_key:
             config["apiKey"] = api_key
@@ -215,6 +219,10 @@ class ExchangeClient:
         self.exchange_id = exchange_id
         self.exchange: Any = exchange_class(config)
         self._secrets = tuple(value for value in (api_key, secret) if value)
+        self.demo = demo
+        if demo:
+            # the venue's demo trading (Binance USD-M: demo-fapi); ccxt refuses the old sandbox
+            self.exchange.enable_demo_trading(True)
         if api_url is not None:
             _override_api_url(self.exchange, api_url, exchange_id)
         self.retry = retry or RetryPolicy()
@@ -379,8 +387,10 @@ class ExchangeClient:
         return text if len(text) <= 300 else text[:297] + "..."
 
 
-def _credentials(exchange_id: str, environ: Mapping[str, str]) -> tuple[str, str]:
-    prefix = f"EVOLVE_{exchange_id.upper()}_"
+def _credentials(
+    exchange_id: str, environ: Mapping[str, str], *, demo: bool = False
+) -> tuple[str, str]:
+    prefix = f"EVOLVE_{exchange_id.upper()}_" + ("DEMO_" if demo else "")
     return environ.get(prefix + "API_KEY", ""), environ.get(prefix + "SECRET", "")
 
 

@@ -296,6 +296,25 @@ class StateStore:
         ).fetchall()
         return [dict(zip(("wall_ms", "bar_time", "kind", "message"), r, strict=True)) for r in rows]
 
+    def add_halt(self, reason: str) -> int:
+        """Write an active halt row (``evolve kill``, a risk emergency); return its id."""
+        wall_ms = time.time_ns() // 1_000_000
+        cursor = self.db.execute(
+            "INSERT INTO halts (wall_ms, reason, active) VALUES (?, ?, 1)", (wall_ms, reason)
+        )
+        return int(cursor.lastrowid or 0)
+
+    def clear_halts(self) -> int:
+        """Deactivate every halt (``evolve unhalt --confirm``); return how many were active."""
+        cursor = self.db.execute("UPDATE halts SET active = 0 WHERE active = 1")
+        return int(cursor.rowcount)
+
+    def active_halt_id(self) -> int | None:
+        row = self.db.execute(
+            "SELECT id FROM halts WHERE active = 1 ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+        return None if row is None else int(row[0])
+
     def active_halt(self) -> str | None:
         row = self.db.execute(
             "SELECT reason FROM halts WHERE active = 1 ORDER BY id DESC LIMIT 1"
