@@ -17,3 +17,7 @@ class ExchangeInputError(ExchangeError, ValueError):
 
 class PaperError(ValueError):
     """A paper account cannot start or continue as asked (bad spec, state file, dataset): exit 2."""
+
+
+class LifecycleError(ValueError):
+    """A lifecycle move is refused (missing evidence, wrong state, unknown strategy): exit 2."""

@@ -18,6 +18,7 @@ from evolve import __version__
 from evolve.cli import backtest as backtest_command
 from evolve.cli import data as data_command
 from evolve.cli import language as language_command
+from evolve.cli import lifecycle as lifecycle_command
 from evolve.cli import paper as paper_command
 from evolve.cli import promote as promote_command
 from evolve.cli import run as run_command
@@ -34,6 +35,7 @@ COMMANDS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], 
     language_command.register,
     paper_command.register,
     status_command.register,
+    lifecycle_command.register,
 )
 
 DESCRIPTION = """\
@@ -55,6 +57,7 @@ examples:
   evolve primitives                               the strategy language
   evolve paper RUN --replay bundled/BTCUSDT-1h   replay promoted specs in a paper account
   evolve status                                   the paper account's positions and equity
+  evolve deploy SPEC --to demo                    move a strategy up with its evidence
   evolve data ls                                  list datasets (bundled ones included)
   evolve data show bundled/BTCUSDT-1h             manifest, gaps and first/last bars
   evolve data import btc.csv --symbol BTCUSDT --timeframe 1h --funding funding.csv

@@ -151,6 +151,7 @@ def paper_command(args: argparse.Namespace) -> int:
 
 def _paper(args: argparse.Namespace) -> int:
     from execution.feed import ReplayFeed
+    from execution.lifecycle import DecayMonitor
     from execution.runner import Runner, StrategyRun
     from execution.state import StateStore
     from fitness import CostModel, load_bars
@@ -200,6 +201,7 @@ def _paper(args: argparse.Namespace) -> int:
             print(f"evolve paper: {event['kind']}: {event['message']}", file=sys.stderr)
 
     store = StateStore(state_path)
+    _refuse_retired(store, specs)
     runner: Runner = Runner(
         store,
         feed,
@@ -208,6 +210,7 @@ def _paper(args: argparse.Namespace) -> int:
         history_bars=args.history_bars,
         on_event=on_event,
         sleep=_interruptible(lambda: runner.stop_requested, sleep),
+        after_step=DecayMonitor(),
     )
 
     def stop(signum: int, frame: object) -> None:
@@ -237,6 +240,18 @@ def _paper(args: argparse.Namespace) -> int:
             f"({state_path})"
         )
     return 0
+
+
+def _refuse_retired(store: Any, specs: Sequence[Any]) -> None:
+    from execution.lifecycle import current_state
+
+    for spec in specs:
+        if current_state(store, spec.id)[0] == "retired":
+            store.close()
+            raise UsageError(
+                f"{store.path}: strategy {spec.id} is retired in this account (expected a "
+                "strategy not retired); retired strategies are never traded again"
+            )
 
 
 def _mkparent(path: Path) -> bool:
