@@ -9,7 +9,7 @@ import importlib
 import sys
 import time
 
-MODULES = ("primitives", "simulate", "evaluate", "evolution", "paper")
+MODULES = ("primitives", "simulate", "evaluate", "evolution", "paper", "decay")
 
 
 def main(argv: list[str] | None = None) -> int:
