@@ -20,6 +20,7 @@ from evolve.cli import data as data_command
 from evolve.cli import language as language_command
 from evolve.cli import lifecycle as lifecycle_command
 from evolve.cli import paper as paper_command
+from evolve.cli import portfolio as portfolio_command
 from evolve.cli import promote as promote_command
 from evolve.cli import run as run_command
 from evolve.cli import runs as runs_command
@@ -36,6 +37,7 @@ COMMANDS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], 
     paper_command.register,
     status_command.register,
     lifecycle_command.register,
+    portfolio_command.register,
 )
 
 DESCRIPTION = """\

@@ -119,3 +119,11 @@ def test_lifecycle_when_driven_through_states_then_moves_are_evidenced_and_decay
     assert code == 2 and "retired" in err
     code, out, err = _paper(capsys, home, spec, state, UP_DAYS + DOWN_DAYS)
     assert code == 2 and "retired" in err
+
+    # the account page: equity against the band, fills, funding, events, transitions
+    code, out, err = run(capsys, "report", "--account", str(state))
+    assert code == 0, err
+    page = state.with_name("account.html").read_text("utf-8")
+    assert page.count("<svg") == 2 and "<script" not in page
+    assert "backtest band" in page and "demo → paper by monitor" in page
+    assert "record_length" in page and "modelled slip." in page and ">decay<" in page
