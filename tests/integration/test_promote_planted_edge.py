@@ -163,4 +163,7 @@ def test_planted_edge_when_portfolio_then_paper_trades_it_and_deploy_reads_the_h
         rows = db.execute("SELECT strategy, weight FROM strategies ORDER BY seq").fetchall()
         moves = db.execute("SELECT to_state, reason FROM lifecycle_transitions").fetchall()
     assert [(s["id"], s["weight"]) for s in document["strategies"]] == rows
-    assert [m[0] for m in moves] == ["paper"], moves
+    # the replay trades one of the specs' two symbols: a riskier record than the two-symbol
+    # holdout baseline, which the decay monitor may flag (drawdown) — a demotion, not an error
+    assert moves[0][0] == "paper"
+    assert all(m[0] == "promoted" and m[1].startswith("decay: ") for m in moves[1:]), moves
