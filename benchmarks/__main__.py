@@ -9,7 +9,16 @@ import importlib
 import sys
 import time
 
-MODULES = ("primitives", "simulate", "evaluate", "evolution", "paper", "faults", "calibration")
+MODULES = (
+    "primitives",
+    "simulate",
+    "evaluate",
+    "evolution",
+    "paper",
+    "faults",
+    "decay",
+    "calibration",
+)
 
 
 def main(argv: list[str] | None = None) -> int:

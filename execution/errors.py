@@ -21,3 +21,7 @@ class PaperError(ValueError):
 
 class LiveGateError(ValueError):
     """``evolve live`` refused: a gate (flag, confirmation, record, keys) is missing: exit 2."""
+
+
+class LifecycleError(ValueError):
+    """A lifecycle move is refused (missing evidence, wrong state, unknown strategy): exit 2."""

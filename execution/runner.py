@@ -103,6 +103,9 @@ class Runner:
         Data older than this many intervals is stale (reduce-only decisions).
     on_event : callable, optional
         Called with each event dict as it is written (events.jsonl, log lines).
+    after_step : callable, optional
+        Called as ``after_step(store, bar_time)`` at the end of each step, inside its
+        transaction (the lifecycle's decay monitor); returns the events it wrote.
     """
 
     def __init__(
@@ -116,6 +119,7 @@ class Runner:
         stale_bars: int = DEFAULT_STALE_BARS,
         on_event: Callable[[dict[str, Any]], None] | None = None,
         sleep: Callable[[float], None] | None = None,
+        after_step: Callable[[StateStore, int], list[dict[str, Any]]] | None = None,
     ) -> None:
         if not (math.isfinite(equity) and equity > 0.0):
             raise PaperError(f"--equity: expected a finite amount > 0, found {equity!r}")
@@ -126,6 +130,7 @@ class Runner:
         self.stale_bars = stale_bars
         self.on_event = on_event
         self._sleep = sleep
+        self.after_step = after_step
         self.interval_ms = timeframe_to_ms(feed.timeframe)
         self.compiled = {s.id: primitives.compile(s.expression) for s in self.strategies}
         self.windows: dict[str, int | None] = {}
@@ -218,6 +223,10 @@ class Runner:
         with self.store.step():
             self._model_step(new_bars, status)
             self._within_step(new_bars[-1], status)
+            if self.after_step is not None:  # the lifecycle's decay monitor, same transaction
+                for event in self.after_step(self.store, new_bars[-1]):
+                    if self.on_event is not None:
+                        self.on_event(event)
         self._after_step(new_bars[-1])
         return True
 

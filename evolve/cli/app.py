@@ -18,8 +18,10 @@ from evolve import __version__
 from evolve.cli import backtest as backtest_command
 from evolve.cli import data as data_command
 from evolve.cli import language as language_command
+from evolve.cli import lifecycle as lifecycle_command
 from evolve.cli import live as live_command
 from evolve.cli import paper as paper_command
+from evolve.cli import portfolio as portfolio_command
 from evolve.cli import promote as promote_command
 from evolve.cli import run as run_command
 from evolve.cli import runs as runs_command
@@ -36,6 +38,8 @@ COMMANDS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], 
     paper_command.register,
     live_command.register,
     status_command.register,
+    lifecycle_command.register,
+    portfolio_command.register,
 )
 
 DESCRIPTION = """\
@@ -59,6 +63,7 @@ examples:
   evolve status                                   the paper account's positions and equity
   evolve live RUN --mode demo                     trade on the venue's demo (keys from env)
   evolve kill                                     halt: cancel, flatten, stop within one poll
+  evolve deploy SPEC --to demo                    move a strategy up with its evidence
   evolve data ls                                  list datasets (bundled ones included)
   evolve data show bundled/BTCUSDT-1h             manifest, gaps and first/last bars
   evolve data import btc.csv --symbol BTCUSDT --timeframe 1h --funding funding.csv

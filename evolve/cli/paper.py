@@ -25,6 +25,7 @@ examples:
   evolve paper runs/RUN/promoted/0123456789abcdef.json        live bars, 10000 USDT
   evolve paper runs/RUN --equity 5000                         every promoted spec of a run
   evolve paper A.json B.json --weights 2,1                    two strategies, one account
+  evolve paper portfolio.json                                 specs and weights of a portfolio
   evolve paper A.json --replay bundled/BTCUSDT-1h --from 2024-01-01 --state /tmp/r.sqlite
   evolve status                                               the account, readable any time
 
@@ -55,7 +56,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "specs",
         nargs="+",
         metavar="SPEC_OR_RUN",
-        help="a promoted spec file or a run directory (its promoted/*.json)",
+        help="a promoted spec file, a run directory (its promoted/*.json) or one portfolio "
+        "file (evolve portfolio: specs and weights)",
     )
     parser.add_argument(
         "--equity",
@@ -139,6 +141,18 @@ def _weights(text: str | None, n: int) -> list[float]:
     return values
 
 
+def _specs_and_weights(args: argparse.Namespace) -> tuple[list[Any], list[float]]:
+    from evolve.cli.portfolio import read_portfolio
+
+    portfolio = read_portfolio(Path(args.specs[0])) if len(args.specs) == 1 else None
+    if portfolio is None:
+        specs = load_promoted(args.specs)
+        return specs, _weights(args.weights, len(specs))
+    if args.weights is not None:
+        raise UsageError(f"{args.specs[0]}: a portfolio file carries its weights; drop --weights")
+    return load_promoted(portfolio[0]), portfolio[1]
+
+
 def paper_command(args: argparse.Namespace) -> int:
     """Run the paper account until the replay ends (0) or Ctrl-C (3)."""
     from execution.errors import ExchangeInputError, PaperError
@@ -151,12 +165,12 @@ def paper_command(args: argparse.Namespace) -> int:
 
 def _paper(args: argparse.Namespace) -> int:
     from execution.feed import ReplayFeed
+    from execution.lifecycle import DecayMonitor
     from execution.runner import Runner, StrategyRun
     from execution.state import StateStore
     from fitness import CostModel, load_bars
 
-    specs = load_promoted(args.specs)
-    weights = _weights(args.weights, len(specs))
+    specs, weights = _specs_and_weights(args)
     home = resolve_home(args.home)
     timeframes = {str(spec.data.get("timeframe", "")) for spec in specs}
     if len(timeframes) != 1:
@@ -200,6 +214,7 @@ def _paper(args: argparse.Namespace) -> int:
             print(f"evolve paper: {event['kind']}: {event['message']}", file=sys.stderr)
 
     store = StateStore(state_path)
+    _refuse_retired(store, specs)
     runner: Runner = Runner(
         store,
         feed,
@@ -208,6 +223,7 @@ def _paper(args: argparse.Namespace) -> int:
         history_bars=args.history_bars,
         on_event=on_event,
         sleep=_interruptible(lambda: runner.stop_requested, sleep),
+        after_step=DecayMonitor(),
     )
 
     def stop(signum: int, frame: object) -> None:
@@ -237,6 +253,18 @@ def _paper(args: argparse.Namespace) -> int:
             f"({state_path})"
         )
     return 0
+
+
+def _refuse_retired(store: Any, specs: Sequence[Any]) -> None:
+    from execution.lifecycle import current_state
+
+    for spec in specs:
+        if current_state(store, spec.id)[0] == "retired":
+            store.close()
+            raise UsageError(
+                f"{store.path}: strategy {spec.id} is retired in this account (expected a "
+                "strategy not retired); retired strategies are never traded again"
+            )
 
 
 def _mkparent(path: Path) -> bool:

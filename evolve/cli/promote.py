@@ -89,6 +89,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         formatter_class=_RAW,
     )
     _run_arguments(report)
+    report.add_argument(
+        "--account",
+        type=Path,
+        metavar="STATE",
+        help="render a trading account's state file instead (equity, fills, funding, events, "
+        "lifecycle); writes STATE's stem + .html beside it",
+    )
     report.set_defaults(handler=report_command)
 
 
@@ -161,6 +168,10 @@ def report_command(args: argparse.Namespace) -> int:
     """Re-render report.html and promotion.md from promotion.json (``evolve report``)."""
     from evolve.reports.files import regenerate_reports
 
+    if args.account is not None:
+        from evolve.cli.account_report import account_report_command
+
+        return account_report_command(args)
     run_dir = resolve_run(args)
     html_path, markdown_path = regenerate_reports(run_dir.path)
     print(f"report:   {html_path}")

@@ -1,0 +1,206 @@
+"""``evolve deploy SPEC --to paper|demo|live`` and ``evolve retire SPEC``: evidenced moves.
+
+The lifecycle state lives in the account's state file (``lifecycle_transitions``); the spec
+file stays as the promoter wrote it. ``execution`` is imported inside the handlers only.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from evolve.cli.data import parse_utc_ms, resolve_home
+from evolve.cli.options import add_option, paragraph
+from evolve.errors import UsageError
+
+DEPLOY_EPILOG = """\
+examples:
+  evolve deploy runs/RUN/promoted/ID.json --to paper         baseline: the run's holdout
+  evolve deploy ID.json --to paper --baseline local/BTCUSDT-1h --baseline-from 2024-06-01
+  evolve deploy runs/RUN/promoted/ID.json --to demo          needs a paper record
+  evolve retire runs/RUN/promoted/ID.json --reason "replaced by ID2"
+
+Moving up needs evidence from the state being left: a record at least MinTRL days long (95 %,
+the holdout's daily Sharpe; floor --min-record-days, cap --max-record-days), a realised Sharpe
+consistent with the holdout (probability >= --min-consistency), slippage and funding within
+the model's bounds. Moving down needs none. Every move is a row of lifecycle_transitions.
+
+exit codes: 0 moved, 2 refused (the missing evidence is named) or bad input."""
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``evolve deploy`` and ``evolve retire`` to ``subparsers``."""
+    deploy = subparsers.add_parser(
+        "deploy",
+        help="move a promoted strategy up (paper, demo, live) or down, with evidence",
+        description=paragraph(
+            "Move a strategy to paper, demo or live in an account's state file. Up one rung "
+            "needs the evidence of the state it leaves; down needs none."
+        ),
+        epilog=DEPLOY_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    deploy.add_argument("spec", metavar="SPEC", help="the promoted spec file")
+    deploy.add_argument("--to", required=True, choices=("paper", "demo", "live"), dest="target")
+    _common(deploy)
+    deploy.add_argument(
+        "--baseline",
+        metavar="DATASET",
+        help="holdout baseline from a stored dataset span (default: the spec's run holdout)",
+    )
+    deploy.add_argument("--baseline-from", metavar="T", help="first baseline bar (UTC date)")
+    deploy.add_argument("--baseline-to", metavar="T", help="baseline bars before T (UTC date)")
+    deploy.add_argument(
+        "--min-record-days", type=int, default=7, metavar="N", help="record floor (default 7)"
+    )
+    deploy.add_argument(
+        "--max-record-days",
+        type=int,
+        default=90,
+        metavar="N",
+        help="cap on the MinTRL record length, in days (default 90)",
+    )
+    deploy.add_argument(
+        "--min-consistency",
+        type=float,
+        default=0.05,
+        metavar="P",
+        help="least probability of the realised Sharpe under the holdout's (default 0.05)",
+    )
+    deploy.set_defaults(handler=deploy_command)
+    retire = subparsers.add_parser(
+        "retire",
+        help="retire a strategy (terminal; recorded with the reason)",
+        description="Retire a strategy in an account's state file (from any state).",
+    )
+    retire.add_argument("spec", metavar="SPEC", help="the spec file")
+    _common(retire)
+    retire.set_defaults(handler=retire_command)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--state",
+        type=Path,
+        metavar="PATH",
+        help="the account's state file (default <data home>/paper/account.sqlite)",
+    )
+    parser.add_argument("--reason", metavar="TEXT", help="why (recorded with the move)")
+    add_option(parser, "home")
+
+
+def _state_path(args: argparse.Namespace) -> Path:
+    if args.state is not None:
+        return Path(args.state)
+    return resolve_home(args.home) / "paper" / "account.sqlite"
+
+
+def _baseline(args: argparse.Namespace, spec: Any, config: Any) -> Any:
+    from evolve.promotion import holdout
+    from execution.lifecycle import baseline_from_returns
+    from fitness import load_bars
+
+    if args.baseline is not None:
+        series = load_bars(args.baseline, home=resolve_home(args.home))
+        start = parse_utc_ms(args.baseline_from, "--baseline-from") if args.baseline_from else None
+        stop = parse_utc_ms(args.baseline_to, "--baseline-to") if args.baseline_to else None
+        returns = holdout.dataset_returns(spec, series, start, stop)
+        source = f"{args.baseline} [{args.baseline_from or 'start'}, {args.baseline_to or 'end'})"
+    else:
+        run_dir = holdout.run_dir_of(Path(args.spec))
+        if run_dir is None:
+            return None
+        returns = holdout.run_holdout_returns(run_dir, [spec])[0]
+        source = returns.source
+    return baseline_from_returns(returns.daily_returns, source, config)
+
+
+def deploy_command(args: argparse.Namespace) -> int:
+    """Check the evidence and record the move, or refuse (exit 2) naming what is missing."""
+    from execution import lifecycle
+    from execution.errors import LifecycleError, PaperError
+    from execution.state import StateStore
+    from populations.spec import load_spec
+
+    spec = load_spec(Path(args.spec))
+    config = lifecycle.LifecycleConfig(
+        min_record_days=args.min_record_days,
+        max_record_days=args.max_record_days,
+        min_consistency=args.min_consistency,
+    )
+    store = StateStore(_state_path(args))
+    try:
+        lifecycle.ensure_tables(store)
+        current, _ = lifecycle.current_state(store, spec.id)
+        baseline = lifecycle.get_baseline(store, spec.id)
+        fresh = None
+        if baseline is None and current == "promoted" and args.target == "paper":
+            try:
+                fresh = baseline = _baseline(args, spec, config)
+            except (LifecycleError, PaperError) as e:
+                raise UsageError(str(e)) from e
+        record = lifecycle.track_record(store, spec.id) if current in lifecycle.RUNNING else None
+        decision = lifecycle.decide_deploy(
+            spec.id,
+            current,
+            args.target,
+            spec_state=spec.state,
+            baseline=baseline,
+            record=record,
+            config=config,
+        )
+        _print_checks(decision)
+        if not decision.allowed:
+            raise UsageError(f"deploy {spec.id} refused: {decision.reason}")
+        _record(store, decision, "deploy", args.reason or decision.reason, fresh)
+    finally:
+        store.close()
+    print(f"{spec.id}: {decision.from_state} -> {decision.to_state} ({store.path})")
+    return 0
+
+
+def retire_command(args: argparse.Namespace) -> int:
+    """Retire the strategy (recorded with the reason)."""
+    from execution import lifecycle
+    from execution.state import StateStore
+    from populations.spec import load_spec
+
+    spec = load_spec(Path(args.spec))
+    store = StateStore(_state_path(args))
+    try:
+        lifecycle.ensure_tables(store)
+        current, _ = lifecycle.current_state(store, spec.id)
+        decision = lifecycle.decide_retire(spec.id, current)
+        if not decision.allowed:
+            raise UsageError(f"retire {spec.id} refused: {decision.reason}")
+        _record(store, decision, "retire", args.reason or "retired by hand", None)
+    finally:
+        store.close()
+    print(f"{spec.id}: {decision.from_state} -> retired ({store.path})")
+    return 0
+
+
+def _record(store: Any, decision: Any, actor: str, reason: str, baseline: Any) -> None:
+    from execution import lifecycle
+
+    bar = store.get_meta("last_bar")
+    bar_time = None if bar is None else int(bar)
+    with store.step():
+        if baseline is not None:
+            lifecycle.put_baseline(store, decision.strategy, baseline)
+        lifecycle.record_transition(store, decision, actor, reason, bar_time)
+        store.add_event(
+            "lifecycle",
+            f"{decision.strategy}: {decision.from_state} -> {decision.to_state} ({reason})",
+            bar_time,
+            strategy=decision.strategy,
+            from_state=decision.from_state,
+            to_state=decision.to_state,
+        )
+
+
+def _print_checks(decision: Any) -> None:
+    for check in decision.checks:
+        mark = "ok  " if check.passed else "FAIL"
+        print(f"  {mark} {check.name}: {check.detail}")

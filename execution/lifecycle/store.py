@@ -1,0 +1,207 @@
+"""The lifecycle's tables in the account's state file, and the track records read from it.
+
+Two tables beside the runner's (created on open, ``IF NOT EXISTS``):
+
+- ``lifecycle_transitions``: one row per move (``evolve deploy``/``retire`` or the decay
+  monitor): wall time, the account's last processed bar, strategy, from/to state, actor,
+  reason and the evidence checked (JSON). The latest row of a strategy is its state.
+- ``lifecycle_baselines``: the holdout baseline each deployed strategy is judged against.
+
+Track records come from the runner's own rows (``strategy_marks``, ``fills``, ``funding``,
+``strategies``) after the bar at which the current state was entered.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from execution.lifecycle.records import PROMOTED, Baseline, Decision, TrackRecord
+from execution.state import StateStore
+from fitness import timeframe_to_ms
+
+DAY_MS = 86_400_000
+
+LIFECYCLE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS lifecycle_transitions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, wall_ms INTEGER NOT NULL, bar_time INTEGER,
+    strategy TEXT NOT NULL, from_state TEXT NOT NULL, to_state TEXT NOT NULL,
+    actor TEXT NOT NULL, reason TEXT NOT NULL, evidence TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS lifecycle_baselines (
+    strategy TEXT PRIMARY KEY, baseline TEXT NOT NULL);
+"""
+
+# optional columns a live broker may add with realised values beside the modelled ones
+REALISED_SLIPPAGE_COLUMN = "realised_slippage_cost"
+MODELLED_FUNDING_COLUMN = "modelled_amount"
+
+
+def ensure_tables(store: StateStore) -> None:
+    """Create the lifecycle tables in ``store`` when missing (a no-op on a read-only file).
+
+    Call it outside ``store.step()``: creating a table commits any open transaction.
+    """
+    if not store.readonly:
+        store.db.executescript(LIFECYCLE_SCHEMA)
+
+
+def _has_table(store: StateStore, name: str) -> bool:
+    rows = store.query("SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))
+    return bool(rows)
+
+
+def last_bar(store: StateStore) -> int | None:
+    """Return the account's last processed bar open time (None before the first)."""
+    value = store.get_meta("last_bar")
+    return None if value is None else int(value)
+
+
+def transitions(store: StateStore, strategy: str | None = None) -> list[dict[str, Any]]:
+    """Return the transitions (of one strategy, or all), oldest first, evidence parsed."""
+    if not _has_table(store, "lifecycle_transitions"):
+        return []
+    where, params = ("WHERE strategy = ?", (strategy,)) if strategy else ("", ())
+    rows = store.query(
+        "SELECT id, wall_ms, bar_time, strategy, from_state, to_state, actor, reason, evidence "
+        f"FROM lifecycle_transitions {where} ORDER BY id",
+        params,
+    )
+    keys = ("id", "wall_ms", "bar_time", "strategy", "from_state", "to_state", "actor", "reason")
+    out = []
+    for row in rows:
+        item = dict(zip(keys, row[:-1], strict=True))
+        item["evidence"] = json.loads(row[-1])
+        out.append(item)
+    return out
+
+
+def current_state(store: StateStore, strategy: str) -> tuple[str, int | None]:
+    """Return the strategy's state and the bar at which it was entered (``promoted``, None)."""
+    rows = transitions(store, strategy)
+    if not rows:
+        return PROMOTED, None
+    return str(rows[-1]["to_state"]), rows[-1]["bar_time"]
+
+
+def record_transition(
+    store: StateStore, decision: Decision, actor: str, reason: str, bar_time: int | None
+) -> dict[str, Any]:
+    """Append an allowed ``decision`` as a transition row (inside ``store.step()``)."""
+    if not decision.allowed:
+        raise RuntimeError(f"refused moves are not recorded as transitions: {decision.reason}")
+    wall_ms = time.time_ns() // 1_000_000
+    evidence = json.dumps(decision.evidence(), sort_keys=True, allow_nan=True)
+    store.db.execute(
+        "INSERT INTO lifecycle_transitions (wall_ms, bar_time, strategy, from_state, to_state, "
+        "actor, reason, evidence) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            wall_ms,
+            bar_time,
+            decision.strategy,
+            decision.from_state,
+            decision.to_state,
+            actor,
+            reason,
+            evidence,
+        ),
+    )
+    return {
+        "wall_ms": wall_ms,
+        "bar_time": bar_time,
+        "strategy": decision.strategy,
+        "from_state": decision.from_state,
+        "to_state": decision.to_state,
+        "actor": actor,
+        "reason": reason,
+    }
+
+
+def put_baseline(store: StateStore, strategy: str, baseline: Baseline) -> None:
+    """Store (or replace) the strategy's baseline (inside ``store.step()``)."""
+    store.db.execute(
+        "INSERT OR REPLACE INTO lifecycle_baselines VALUES (?, ?)",
+        (strategy, json.dumps(baseline.to_dict(), sort_keys=True, allow_nan=True)),
+    )
+
+
+def get_baseline(store: StateStore, strategy: str) -> Baseline | None:
+    """Return the strategy's stored baseline, or None."""
+    if not _has_table(store, "lifecycle_baselines"):
+        return None
+    rows = store.query("SELECT baseline FROM lifecycle_baselines WHERE strategy = ?", (strategy,))
+    return Baseline.from_dict(json.loads(rows[0][0])) if rows else None
+
+
+def _columns(store: StateStore, table: str) -> set[str]:
+    return {str(row[1]) for row in store.query(f"PRAGMA table_info({table})")}
+
+
+def strategy_equity(store: StateStore, strategy: str) -> list[tuple[int, float]]:
+    """Return the strategy's equity (summed over symbols) at each processed bar."""
+    rows = store.query(
+        "SELECT bar_time, SUM(value) FROM strategy_marks WHERE strategy = ? "
+        "GROUP BY bar_time ORDER BY bar_time",
+        (strategy,),
+    )
+    return [(int(t), float(v)) for t, v in rows]
+
+
+def track_record(store: StateStore, strategy: str) -> TrackRecord | None:
+    """Return the strategy's record in its current state (None: not in the account).
+
+    Days are UTC calendar days of bar open times; a day counts once its last bar is processed.
+    """
+    state, entered = current_state(store, strategy)
+    capital = store.query("SELECT capital FROM strategies WHERE strategy = ?", (strategy,))
+    if not capital:
+        return None
+    timeframe = store.get_meta("timeframe")
+    interval_ms = timeframe_to_ms(timeframe) if timeframe else DAY_MS
+    curve = strategy_equity(store, strategy)
+    start_equity = float(capital[0][0])
+    if entered is not None:
+        before = [value for t, value in curve if t <= entered]
+        start_equity = before[-1] if before else start_equity
+        curve = [(t, value) for t, value in curve if t > entered]
+    day_ends: dict[int, float] = {}
+    for t, value in curve:
+        if (t + interval_ms) // DAY_MS > t // DAY_MS:  # the day's last bar
+            day_ends[t // DAY_MS] = value
+    equity = [day_ends[day] for day in sorted(day_ends)]
+    returns, previous = [], start_equity
+    for value in equity:
+        returns.append(value / previous - 1.0 if previous > 0.0 else 0.0)
+        previous = value
+    since = -1 if entered is None else entered
+    slippage_column = (
+        REALISED_SLIPPAGE_COLUMN
+        if REALISED_SLIPPAGE_COLUMN in _columns(store, "fills")
+        else "slippage_cost"
+    )
+    slippage = store.query(
+        f"SELECT COALESCE(SUM(slippage_cost), 0), COALESCE(SUM({slippage_column}), 0) "
+        "FROM fills WHERE strategy = ? AND bar_time > ?",
+        (strategy, since),
+    )[0]
+    funding_column = (
+        MODELLED_FUNDING_COLUMN
+        if MODELLED_FUNDING_COLUMN in _columns(store, "funding")
+        else "amount"
+    )
+    funding = store.query(
+        f"SELECT COALESCE(SUM(amount), 0), COALESCE(SUM({funding_column}), 0) "
+        "FROM funding WHERE strategy = ? AND bar_time > ?",
+        (strategy, since),
+    )[0]
+    return TrackRecord(
+        state=state,
+        entered_bar_time=entered,
+        daily_returns=tuple(returns),
+        daily_equity=tuple(equity),
+        start_equity=start_equity,
+        slippage_realised=float(slippage[1]),
+        slippage_modelled=float(slippage[0]),
+        funding_realised=float(funding[0]),
+        funding_modelled=float(funding[1]),
+    )
