@@ -189,7 +189,8 @@ def build_portfolio(returns: Sequence[HoldoutReturns], limits: PortfolioLimits) 
         weights = inverse / inverse.sum()
     symbols = sorted({s for i in chosen for s in returns[i].symbols})
     rows = [np.eye(len(chosen))]
-    caps = [np.full(len(chosen), limits.max_weight)]
+    # fewer than 1 / max_weight strategies cannot be fully invested under the cap: it yields
+    caps = [np.full(len(chosen), max(limits.max_weight, 1.0 / len(chosen)))]
     if symbols:
         share = np.array([[(1.0 / len(returns[i].symbols)) if s in returns[i].symbols else 0.0
                            for i in chosen] for s in symbols])  # fmt: skip
