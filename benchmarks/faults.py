@@ -3,7 +3,11 @@ benchmarks.faults [--runs N]``).
 
 Each run starts a fresh fake Binance USD-M venue (real ccxt client, 127.0.0.1), trades a
 frequently flipping strategy, injects one fault on the next order and drives bars until the
-account has recovered. Per fault it prints: runs, duplicate orders (a client id accepted more
+account has recovered. The two ``kill -9`` rows run the runner as a subprocess
+(``tests.live_child``), SIGKILL it inside the window between the venue accepting an order and
+the state file committing its outcome (once while the venue holds the response, once after the
+response arrived), check that the order's row is still ``pending``, restart from the state file
+and drive bars until settled. Per fault it prints: runs, duplicate orders (a client id accepted more
 than once, with the venue's own duplicate guard off), lost fills (venue trades missing from the
 state file), runs whose final position equals the intended one (venue = state file = the
 model's lot-rounded target), and the time to recover (bars, and wall ms).
@@ -23,13 +27,10 @@ from typing import Any
 from tests import live_stack
 from tests.fake_exchange import FakeResponse, ScriptedResponse, ip_banned, rate_limited
 from tests.fake_trading import ORDER_PATH, FakeBinanceTrading
+from tests.live_child import ChildRunner
 
 FLIPPY = "pos_from(gt(close, sma(close, 3)), lt(close, sma(close, 3)))"
 MAX_BARS = 40
-
-
-class Killed(BaseException):
-    """Stands for ``kill -9`` between a submit and the commit of its outcome."""
 
 
 def _script(*responses: ScriptedResponse) -> Callable[[FakeBinanceTrading], None]:
@@ -58,8 +59,11 @@ FAULTS: dict[str, Callable[[FakeBinanceTrading], None]] = {
     "reject margin": _order_fault("reject_margin"),
     "reject min notional": _order_fault("reject_min_notional"),
     "reject reduce-only": _order_fault("reject_reduce_only"),
-    "kill -9 after submit": lambda venue: None,  # the runner's hook crashes instead
 }
+# kill -9 of the runner *process* (a subprocess, SIGKILL), then a restart from its state file:
+# "after accept": the venue accepted and filled the order and holds its response; "before
+# commit": the runner has the venue's answer but has not committed it.
+KILLS = ("kill -9 after accept", "kill -9 before commit")
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,50 +97,100 @@ def _settled(venue: FakeBinanceTrading, runner: Any, state: Path) -> bool:
 
 def run_once(fault: str, seed: int, directory: Path) -> RunResult:
     """Run one fault once; return what the table counts."""
+    if fault in KILLS:
+        return run_killed(fault, seed, directory)
     venue = live_stack.venue(seed=seed)
     venue.duplicate_scope = "open"  # a blind resubmit of a filled market order would double
     venue.timeout_seconds = 0.6
     state = directory / f"{abs(hash((fault, seed)))}.sqlite"
-    kill = fault.startswith("kill")
-    armed = {"on": False}
-
-    def crash(client_id: str) -> None:
-        if armed["on"]:
-            armed["on"] = False
-            raise Killed(client_id)
-
     try:
-        runner = live_stack.runner(venue, state, text=FLIPPY, after_submit=crash)
+        runner = live_stack.runner(venue, state, text=FLIPPY)
         live_stack.drive(venue, runner, 3)
         orders_before = len(venue.orders)
         FAULTS[fault](venue)
-        armed["on"] = kill
         hit_at = None
         started = time.perf_counter()
         bars = 0
         for bars in range(1, MAX_BARS + 1):
-            try:
-                live_stack.drive(venue, runner, 1)
-            except Killed:
-                runner.store.db.close()  # the process died: nothing after the submit committed
-                runner = live_stack.runner(venue, state, text=FLIPPY, after_submit=crash)
+            live_stack.drive(venue, runner, 1)
             fired = (
                 len(venue.orders) > orders_before or venue.pending_faults == 0
             ) and not venue.order_faults
-            if kill:
-                fired = not armed["on"]
             if fired and hit_at is None:
                 hit_at = bars
             if hit_at is not None and _settled(venue, runner, state):
                 break
         recover_ms = (time.perf_counter() - started) * 1000
-        with sqlite3.connect(state) as db:
-            recorded = {str(r[0]) for r in db.execute("SELECT trade_id FROM live_fills")}
-        lost = sum(1 for t in venue.trades if str(t["id"]) not in recorded)
-        correct = _settled(venue, runner, state)
-        runner.store.close()
-        return RunResult(venue.duplicates(), lost, correct, bars - (hit_at or bars), recover_ms)
+        return _result(venue, runner, state, bars - (hit_at or bars), recover_ms)
     finally:
+        venue.stop()
+
+
+def _result(
+    venue: FakeBinanceTrading, runner: Any, state: Path, recover_bars: int, recover_ms: float
+) -> RunResult:
+    with sqlite3.connect(state) as db:
+        recorded = {str(r[0]) for r in db.execute("SELECT trade_id FROM live_fills")}
+    lost = sum(1 for t in venue.trades if str(t["id"]) not in recorded)
+    correct = _settled(venue, runner, state)
+    runner.store.close()
+    return RunResult(venue.duplicates(), lost, correct, recover_bars, recover_ms)
+
+
+def _order_status(state: Path, client_id: str) -> str | None:
+    with sqlite3.connect(state) as db:
+        row = db.execute(
+            "SELECT status FROM live_orders WHERE client_id = ?", (client_id,)
+        ).fetchone()
+    return None if row is None else str(row[0])
+
+
+def run_killed(fault: str, seed: int, directory: Path) -> RunResult:
+    """SIGKILL a runner process inside the submit/commit window, restart, drive to settled.
+
+    Raises ``RuntimeError`` if the kill missed the window (the killed order's row must still
+    say ``pending``: journaled before the submit, its outcome never committed).
+    """
+    venue = live_stack.venue(seed=seed)
+    venue.duplicate_scope = "open"  # a blind resubmit of a filled market order would double
+    state = directory / f"{abs(hash((fault, seed)))}.sqlite"
+    child = ChildRunner(venue, state, FLIPPY, directory / f"{state.stem}.log")
+    try:
+        for _ in range(3):
+            venue.advance(live_stack.HOUR_MS)
+            child.send(f"step {venue.now_ms}")
+            child.expect("ok")
+        if fault == "kill -9 after accept":
+            venue.order_faults.append("hold")
+        else:
+            child.send("arm")
+            child.expect("armed")
+        started = time.perf_counter()
+        client_id = None
+        for _ in range(MAX_BARS):
+            venue.advance(live_stack.HOUR_MS)
+            child.send(f"step {venue.now_ms}")
+            line = child.wait(60.0, also=venue.held.is_set)
+            if line is None or line.startswith("submitted"):
+                child.kill()
+                client_id = line.split()[1] if line else max(venue.orders.items())[1].client_id
+                break
+        else:
+            raise RuntimeError(f"{fault}: no order in {MAX_BARS} bars")
+        venue.release.set()
+        if _order_status(state, client_id) != "pending":
+            raise RuntimeError(f"{fault}: the kill missed the window of {client_id}")
+        runner = live_stack.runner(venue, state, text=FLIPPY)  # the restart
+        bars = 0
+        while bars < MAX_BARS and not _settled(venue, runner, state):
+            live_stack.drive(venue, runner, 1)
+            bars += 1
+        recover_ms = (time.perf_counter() - started) * 1000
+        return _result(venue, runner, state, bars, recover_ms)
+    finally:
+        if child.process.poll() is None:
+            child.kill()
+        venue.release.set()
         venue.stop()
 
 
@@ -144,7 +198,7 @@ def run_battery(runs: int, faults: list[str] | None = None) -> list[dict[str, An
     """Return one table row per fault."""
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for fault in faults or list(FAULTS):
+        for fault in faults or [*FAULTS, *KILLS]:
             results = [run_once(fault, 100 + i, Path(tmp)) for i in range(runs)]
             rows.append(
                 {

@@ -201,6 +201,7 @@ class LiveRunner(Runner):
             price = prices[symbol]
             current = float(venue[symbol]["qty"])
             target = self.trading.round_amount(symbol, self._projected_qty(symbol, bar_time, price))
+            self.ledger.put(f"model_target:{symbol}", target)  # for evolve status
             if self._caution and abs(target) > abs(current) and target * current >= 0:
                 target = self.trading.round_amount(symbol, current + (target - current) / 2)
             step = self.trading.lot_step(symbol)

@@ -16,6 +16,8 @@ client-id checks with Binance's error codes, partial fills, and faults on demand
 ``reject_margin`` / ``reject_min_notional`` / ``reject_reduce_only``  Binance's rejects
 ``reject_before``   a 503 before anything is accepted
 ``duplicate``       accepted, answered with -4116 "ClientOrderId is duplicated"
+``hold``            accepted and filled, then the response is held (``held`` is set) until
+                    ``release`` is set: the window in which a test ``kill -9``s the client
 
 Rate limits (429/418 with Retry-After) and 5xx/timeouts before acceptance use the generic
 scripted faults of ``tests.fake_http`` (``enqueue(rate_limited(path="/fapi/v1/order"))``).
@@ -124,6 +126,8 @@ class FakeBinanceTrading(FakeBinanceUsdm):
         self.invisible_queries = 2
         self.timeout_seconds = 1.0
         self.duplicate_scope = "all"  # "open": only open orders' ids conflict
+        self.held = threading.Event()  # set when a "hold" order was accepted
+        self.release = threading.Event()  # set to answer the held order
         self._next_id = 1000
         super().__init__(markets=markets, **kwargs)
         self._lock = threading.RLock()  # account routes read candles under the lock
@@ -296,6 +300,9 @@ class FakeBinanceTrading(FakeBinanceUsdm):
             return FakeResponse(503, "<html>503 Service Unavailable</html>")
         if fault == "timeout":
             time.sleep(self.timeout_seconds)
+        if fault == "hold":
+            self.held.set()
+            self.release.wait(timeout=60.0)
         return FakeResponse(200, body)
 
     def _check_order(self, params: dict[str, str], fault: str) -> VenueOrder | FakeResponse:

@@ -79,11 +79,12 @@ def runner(
     after_submit: Callable[[str], None] | None = None,
     text: str = TEXT,
     equity: float = 10_000.0,
+    timeout_ms: int = 400,
 ) -> LiveRunner:
     costs = costs or fitness.CostModel(
         taker_fee=fake.fee_rate, slippage=fake.slippage, slippage_volatility_multiplier=0.0
     )
-    exchange = client(fake)
+    exchange = client(fake, timeout_ms=timeout_ms)
     feed = LiveFeed(exchange, [SYMBOL], "1h", history_bars=300, grace_seconds=GRACE_MS / 1000)
     compiled = primitives.compile(text)
     store = StateStore(state)

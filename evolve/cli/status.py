@@ -1,4 +1,4 @@
-"""``evolve status [--state PATH] [--json]``: a paper account read while its runner writes."""
+"""``evolve status [--state PATH] [--json]``: an account read while its runner writes."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 
 from evolve.cli.data import make_console, resolve_home
 from evolve.cli.options import add_option
+from evolve.cli.status_live import live_lines, read_live_status
 from evolve.errors import UsageError
 
 DAY_MS = 86_400_000
@@ -19,8 +20,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     """Add ``evolve status`` to ``subparsers``."""
     parser = subparsers.add_parser(
         "status",
-        help="show a paper account: targets, positions, equity, P&L, data state",
-        description="Read a paper account's state file (never writes; safe while it runs).",
+        help="show an account (paper, demo, live): targets, positions, equity, P&L, data state",
+        description=(
+            "Read an account's state file (never writes; safe while it runs). A demo or live "
+            "account also shows its venue position against the model, the last risk denial "
+            "and the halt state."
+        ),
     )
     parser.add_argument(
         "--state",
@@ -96,6 +101,7 @@ def read_status(path: Path) -> dict[str, Any]:
             "halted": store.active_halt(),
             "strategies": rows,
             "events": store.events(10),
+            "live": read_live_status(store, meta),
         }
     finally:
         store.close()
@@ -116,8 +122,9 @@ def status_command(args: argparse.Namespace) -> int:
         return "-" if ms is None else iso_from_ms(ms)
 
     console = make_console()
+    mode = status["live"]["mode"] if status.get("live") else "paper"
     console.print(
-        f"paper account {status['account']}  equity {status['equity']:.2f} "
+        f"{mode} account {status['account']}  equity {status['equity']:.2f} "
         f"(start {status['initial_equity']:.2f})  {status['timeframe']}  last bar "
         f"{when(status['last_bar'])}  next bar due {when(status['next_bar_due'])}  data "
         f"{status['data_state']}" + (f"  HALTED: {status['halted']}" if status["halted"] else "")
@@ -149,6 +156,8 @@ def status_command(args: argparse.Namespace) -> int:
             "-" if expected is None else f"{expected:+.2%}",
         )
     console.print(table)
+    for line in live_lines(status["live"]) if status.get("live") else []:
+        console.print(line, highlight=False, markup=False)
     for event in status["events"][:5]:
         console.print(f"  {when(event['bar_time'])}  {event['kind']}: {event['message']}")
     return 0

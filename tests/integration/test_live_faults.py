@@ -1,5 +1,6 @@
 """The fault battery (every venue fault, several runs each) and the kill switch, against the
-fake Binance USD-M venue with the real ccxt client."""
+fake Binance USD-M venue with the real ccxt client. The two ``kill -9`` rows SIGKILL a runner
+subprocess (``tests.live_child``) inside the submit/commit window and restart from its file."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from tests import live_stack
 RUNS = 3  # the benchmark runs 20 of each (python -m benchmarks.faults)
 
 
-@pytest.mark.parametrize("fault", list(faults.FAULTS))
+@pytest.mark.parametrize("fault", [*faults.FAULTS, *faults.KILLS])
 def test_fault_battery_when_fault_injected_then_no_duplicate_no_lost_fill_position_right(
     fault: str, tmp_path: Path
 ) -> None:
