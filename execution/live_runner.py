@@ -37,8 +37,9 @@ from execution.risk import (
     check_order,
     drawdown_level,
 )
-from execution.runner import Runner, StrategyRun
+from execution.runner import Runner, StrategyRun, normalised_weights
 from execution.state import StateStore
+from execution.state.attribution import order_shares, split_exact
 from fitness import bar_step_nb
 
 DAY_MS = 86_400_000
@@ -93,6 +94,7 @@ class LiveRunner(Runner):
         )
         self.live = broker
         self.ledger = broker.ledger
+        self.attribution = broker.attribution
         self.trading = broker.trading
         broker._on_event = self._broker_event
         self.mode = mode
@@ -116,6 +118,8 @@ class LiveRunner(Runner):
             return False
         symbols = list(self.feed.symbols)
         self.live.setup(symbols, self.leverage, self.margin_mode)
+        if not self.attribution.is_open():
+            self._open_attribution()
         self._event("live_start", f"{self.mode} account {self.account_id} started", None)
         self._resolve_unresolved()
         self.reconcile()
@@ -123,6 +127,14 @@ class LiveRunner(Runner):
             self.feed.poll(self.last_bar)  # the history of the last bar (processed next step)
             self._send(self._plan_now(self.last_bar))  # the current decision, if not yet done
         return True
+
+    def _open_attribution(self) -> None:
+        # the venue's equity at first start, split by the capital weights (exact sum)
+        equity = self.trading.equity()
+        capitals = split_exact(equity, normalised_weights(self.strategies))
+        with self.store.step():
+            self.attribution.open({s.id: c for s, c in zip(self.strategies, capitals, strict=True)})
+            self.ledger.put("attribution_opened_ms", self._wall_ms())
 
     # ---------------------------------------------------------------- hooks of the step
     def _before_step(self) -> None:
@@ -150,7 +162,12 @@ class LiveRunner(Runner):
 
     # ---------------------------------------------------------------- sizing
     def _projected_qty(self, symbol: str, bar_time: int, price: float) -> float:
-        total = 0.0
+        """The account's model quantity of ``symbol`` for the next bar (unrounded)."""
+        return math.fsum(self._projected_legs(symbol, bar_time, price).values())
+
+    def _projected_legs(self, symbol: str, bar_time: int, price: float) -> dict[str, float]:
+        """Each strategy's model quantity of ``symbol`` for the next bar (unrounded)."""
+        legs: dict[str, float] = {}
         for (strategy, leg_symbol), account in self.broker.accounts.items():
             if leg_symbol != symbol or account.ruined:
                 continue
@@ -161,7 +178,7 @@ class LiveRunner(Runner):
             if self.ledger.get(f"halted:{strategy}"):
                 found, target = True, 0.0
             if not found:
-                total += account.qty
+                legs[strategy] = account.qty
                 continue
             # the backtest's own step at the last close (DESIGN §2 step 2 sizing)
             qty = bar_step_nb(
@@ -177,8 +194,8 @@ class LiveRunner(Runner):
                 account.qty,
                 account.last_target,
             )[1]
-            total += float(qty)
-        return total
+            legs[strategy] = float(qty)
+        return legs
 
     def _plan_now(self, bar_time: int) -> list[str]:
         venue = self.trading.positions(list(self.feed.symbols))
@@ -200,7 +217,8 @@ class LiveRunner(Runner):
         for leg, symbol in enumerate(self.feed.symbols):
             price = prices[symbol]
             current = float(venue[symbol]["qty"])
-            target = self.trading.round_amount(symbol, self._projected_qty(symbol, bar_time, price))
+            wanted = self._projected_legs(symbol, bar_time, price)
+            target = self.trading.round_amount(symbol, math.fsum(wanted.values()))
             self.ledger.put(f"model_target:{symbol}", target)  # for evolve status
             if self._caution and abs(target) > abs(current) and target * current >= 0:
                 target = self.trading.round_amount(symbol, current + (target - current) / 2)
@@ -211,6 +229,9 @@ class LiveRunner(Runner):
             if current != 0.0 and target * current < 0.0:  # a flip: close, then open
                 parts = [(-current, True), (target, False)]
             other = sum(abs(float(venue[s]["qty"])) * prices[s] for s in venue if s != symbol)
+            held = self.attribution.holdings(symbol)
+            legs = {s: wanted.get(s, 0.0) - held.get(s, 0.0) for s in wanted | held}
+            shares = order_shares(legs, target - current)
             for part, (qty, reduce_only) in enumerate(parts):
                 qty = self.trading.round_amount(symbol, qty)
                 client_id = client_order_id(self.account_id, bar_time, 2 * leg + part)
@@ -238,10 +259,15 @@ class LiveRunner(Runner):
                     self._deny(client_id, request, verdict, bar_time)
                     continue
                 known = self.ledger.order(client_id)
+                names = list(shares)
+                mine = split_exact(qty, [shares[n] for n in names]) if len(parts) > 1 else None
+                part_shares = shares if mine is None else dict(zip(names, mine, strict=True))
                 if known is not None and known["status"] == "absent":
                     self.ledger.update_order(client_id, status="pending", qty=qty, not_found=0)
+                    self.attribution.set_shares(client_id, part_shares)
                     intents.append(client_id)  # the venue said it does not exist: same id again
                 elif self.ledger.add_intent(client_id, symbol, bar_time, qty, reduce_only):
+                    self.attribution.set_shares(client_id, part_shares)  # same transaction
                     intents.append(client_id)
         return intents
 
@@ -386,10 +412,16 @@ class LiveRunner(Runner):
                             self._event("halted", "flat and halted (open orders canceled)", None)
                     self.halted = True
                     return
-                for leg, (symbol, qty) in enumerate(sorted(open_.items())):
+                for leg, (symbol, raw) in enumerate(sorted(open_.items())):
                     client_id = f"{self.account_id}-h{halt_id}-{attempt}-{leg}"
+                    qty = self.trading.round_amount(symbol, raw)  # ccxt would truncate a residue
+                    held = self.attribution.holdings(symbol)
                     with self.store.step():
-                        self.ledger.add_intent(client_id, symbol, self.last_bar or 0, -qty, True)
+                        if self.ledger.add_intent(
+                            client_id, symbol, self.last_bar or 0, -qty, True
+                        ):  # every holder's leg is minus its holding: all flat
+                            legs = {s: -q for s, q in held.items()}
+                            self.attribution.set_shares(client_id, order_shares(legs, -qty))
                     self.live.execute(client_id)
             except ExchangeError as e:
                 with self.store.step():

@@ -80,13 +80,17 @@ def runner(
     text: str = TEXT,
     equity: float = 10_000.0,
     timeout_ms: int = 400,
+    strategies: tuple[tuple[str, float], ...] | None = None,
 ) -> LiveRunner:
     costs = costs or fitness.CostModel(
         taker_fee=fake.fee_rate, slippage=fake.slippage, slippage_volatility_multiplier=0.0
     )
     exchange = client(fake, timeout_ms=timeout_ms)
     feed = LiveFeed(exchange, [SYMBOL], "1h", history_bars=300, grace_seconds=GRACE_MS / 1000)
-    compiled = primitives.compile(text)
+    runs = []
+    for expression, weight in strategies or ((text, 1.0),):
+        compiled = primitives.compile(expression)
+        runs.append(StrategyRun(compiled.id, compiled.text, costs, weight=weight))
     store = StateStore(state)
     broker = LiveBroker(
         TradingClient(exchange),
@@ -99,7 +103,7 @@ def runner(
     live = LiveRunner(
         store,
         feed,
-        [StrategyRun(compiled.id, compiled.text, costs)],
+        runs,
         equity=equity,
         broker=broker,
         limits=limits,

@@ -17,7 +17,8 @@ sent, with a deterministic client id (``client_order_id``: account, decision bar
 
 Fills are read from the venue's trades of the order (``fetchMyTrades``) and recorded once per
 venue trade id, so a restart after ``kill -9`` between submit and commit re-reads them from
-the venue instead of losing or doubling them.
+the venue instead of losing or doubling them. Each recorded fill is split among the account's
+strategies by the shares journaled with its order (``execution.state.attribution``).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from execution.exchange.orders import (
     TradingClient,
     VenueOrderState,
 )
+from execution.state.attribution import StrategyLedger
 from execution.state.live import LiveLedger
 from execution.state.store import StateStore
 
@@ -89,6 +91,7 @@ class LiveBroker:
         self.trading = trading
         self.store = store
         self.ledger = LiveLedger(store)
+        self.attribution = StrategyLedger(store)
         self.not_found_limit = not_found_limit
         self.query_wait_seconds = query_wait_seconds
         self.max_rate_limit_retries = max_rate_limit_retries
@@ -223,21 +226,22 @@ class LiveBroker:
         return OrderOutcome(client_id, status, filled)
 
     def record_trade(self, trade: dict[str, object], client_id: str) -> bool:
-        """Record one ccxt trade of ``client_id`` (inside a step); False when already known."""
+        """Record one ccxt trade of ``client_id`` (inside a step) and split it among the
+        strategies by the order's shares (``StrategyLedger.book_fill``); False when known."""
         sign = 1.0 if str(trade.get("side")) == "buy" else -1.0
         fee = trade.get("fee") or {}
         cost = float(fee.get("cost") or 0.0) if isinstance(fee, dict) else 0.0
-        return self.ledger.add_fill(
-            str(trade.get("id")),
-            client_id,
-            str(trade.get("order") or ""),
-            str(trade.get("symbol")),
-            sign * float(trade.get("amount") or 0.0),  # type: ignore[arg-type]
-            float(trade.get("price") or 0.0),  # type: ignore[arg-type]
-            cost,
-            int(trade.get("timestamp") or 0),  # type: ignore[call-overload]
-            None,
-        )
+        trade_id, symbol = str(trade.get("id")), str(trade.get("symbol"))
+        qty = sign * float(trade.get("amount") or 0.0)  # type: ignore[arg-type]
+        price = float(trade.get("price") or 0.0)  # type: ignore[arg-type]
+        time_ms = int(trade.get("timestamp") or 0)  # type: ignore[call-overload]
+        order_id = str(trade.get("order") or "")
+        if not self.ledger.add_fill(
+            trade_id, client_id, order_id, symbol, qty, price, cost, time_ms, None
+        ):
+            return False
+        self.attribution.book_fill(trade_id, client_id, symbol, qty, price, cost, time_ms)
+        return True
 
     def _finish(self, client_id: str, status: str, filled: float, reason: str) -> OrderOutcome:
         with self.store.step():
