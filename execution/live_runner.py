@@ -123,6 +123,7 @@ class LiveRunner(Runner):
         self._event("live_start", f"{self.mode} account {self.account_id} started", None)
         self._resolve_unresolved()
         self.reconcile()
+        self.sync_funding()
         if self.last_bar is not None and self.store.active_halt_id() is None:
             self.feed.poll(self.last_bar)  # the history of the last bar (processed next step)
             self._send(self._plan_now(self.last_bar))  # the current decision, if not yet done
@@ -139,6 +140,7 @@ class LiveRunner(Runner):
     # ---------------------------------------------------------------- hooks of the step
     def _before_step(self) -> None:
         self._resolve_unresolved()
+        self.sync_funding()
         self._venue = self.trading.positions(list(self.feed.symbols))
         self._venue_equity = self.trading.equity()
 
@@ -153,6 +155,26 @@ class LiveRunner(Runner):
         self._bars_since_reconcile += 1
         if self._bars_since_reconcile >= self.limits.reconcile_every_bars:
             self.reconcile()
+
+    def sync_funding(self) -> int:
+        """Book the venue's funding settlements since the last one booked (each once, by its
+        transaction id; split by the strategies' holdings at the settlement). Return how many
+        were new."""
+        opened = int(self.ledger.get("attribution_opened_ms") or 0)
+        fetched = {}
+        for symbol in self.feed.symbols:
+            since = max(self.attribution.last_funding_ms(symbol) or 0, opened + 1)
+            fetched[symbol] = self.trading.funding_history(symbol, since)
+        booked = 0
+        with self.store.step():
+            for symbol, rows in fetched.items():
+                for row in rows:
+                    if int(row["timestamp"]) <= opened:
+                        continue  # already in the equity the ledger opened with
+                    booked += self.attribution.book_funding(
+                        str(row["id"]), symbol, int(row["timestamp"]), float(row["amount"])
+                    )
+        return booked
 
     def _send(self, intents: list[str]) -> None:
         for client_id in intents:

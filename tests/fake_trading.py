@@ -22,6 +22,9 @@ client-id checks with Binance's error codes, partial fills, and faults on demand
 Rate limits (429/418 with Retry-After) and 5xx/timeouts before acceptance use the generic
 scripted faults of ``tests.fake_http`` (``enqueue(rate_limited(path="/fapi/v1/order"))``).
 ``orders_accepted`` counts accepted orders per client id: a duplicate order is any count > 1.
+Every non-zero funding settlement is also an ``income`` row (``GET /fapi/v1/income``,
+``incomeType`` FUNDING_FEE, a ``tranId`` each), the history ccxt's ``fetch_funding_history``
+reads.
 """
 
 from __future__ import annotations
@@ -122,6 +125,7 @@ class FakeBinanceTrading(FakeBinanceUsdm):
         self.orders_accepted: dict[str, int] = {}
         self.trades: list[dict[str, Any]] = []
         self.funding_paid: list[tuple[int, float]] = []
+        self.income: list[dict[str, Any]] = []  # FUNDING_FEE rows of /fapi/v1/income
         self.order_faults: deque[str] = deque()
         self.invisible_queries = 2
         self.timeout_seconds = 1.0
@@ -177,6 +181,20 @@ class FakeBinanceTrading(FakeBinanceUsdm):
                 amount = position.qty * self._bar_open(symbol, bar_ms) * float(row["fundingRate"])
                 account.wallet -= amount
                 self.funding_paid.append((settle_ms, amount))
+                if amount != 0.0:  # Binance reports no zero income
+                    self._next_id += 1
+                    self.income.append(
+                        {
+                            "symbol": symbol,
+                            "incomeType": "FUNDING_FEE",
+                            "income": repr(-amount),
+                            "asset": "USDT",
+                            "time": settle_ms,
+                            "info": "FUNDING_FEE",
+                            "tranId": str(self._next_id),
+                            "tradeId": "",
+                        }
+                    )
         account.funded_until_ms = self.now_ms
         bar_now = (self.now_ms // self.interval_ms) * self.interval_ms
         for order in self.orders.values():
@@ -529,7 +547,20 @@ class FakeBinanceTrading(FakeBinanceUsdm):
         return FakeResponse(200, [{"symbol": s, "brackets": [bracket]} for s in self.markets])
 
     def _income(self, request: FakeRequest) -> FakeResponse:
-        return FakeResponse(200, [])
+        # the account's income history (Binance caps a page at 1000 rows, oldest first)
+        if (denied := self._signed(request)) is not None:
+            return denied
+        params = request.params
+        with self._lock:
+            self._settle()
+            rows = [r for r in self.income if params.get("symbol") in (None, r["symbol"])]
+            if "incomeType" in params:
+                rows = [r for r in rows if r["incomeType"] == params["incomeType"]]
+            if "startTime" in params:
+                rows = [r for r in rows if r["time"] >= int(params["startTime"])]
+            if "endTime" in params:
+                rows = [r for r in rows if r["time"] <= int(params["endTime"])]
+            return FakeResponse(200, rows[: int(params.get("limit", 100))])
 
     def _order_json(self, order: VenueOrder) -> dict[str, Any]:
         average = order.cum_quote / order.executed if order.executed else 0.0

@@ -191,6 +191,25 @@ class TradingClient:
             )
         )
 
+    def funding_history(self, symbol: str, since_ms: int) -> list[dict[str, Any]]:
+        """Return the account's funding settlements on ``symbol`` from ``since_ms`` (ccxt
+        ``fetch_funding_history``: Binance USD-M's income history, FUNDING_FEE), oldest first;
+        each has ``id`` (the venue's transaction id), ``timestamp`` and ``amount`` (+ received).
+        """
+        rows: list[dict[str, Any]] = []
+        while True:
+            page = self.client._call(
+                f"fetch {symbol} funding history",
+                self.exchange.fetch_funding_history,
+                symbol,
+                since_ms,
+                1000,
+            )
+            rows += page
+            if len(page) < 1000:
+                return sorted(rows, key=lambda r: (int(r["timestamp"]), str(r["id"])))
+            since_ms = int(page[-1]["timestamp"]) + 1
+
     def positions(self, symbols: list[str]) -> dict[str, dict[str, Any]]:
         """Return ``symbol -> {"qty", "leverage", "margin_mode", "entry"}`` (qty signed)."""
         rows = self.client._call("fetch positions", self.exchange.fetch_positions, symbols)

@@ -161,7 +161,7 @@ class StrategyLedger:
                 (symbol, at_ms),
             ).fetchall()
         held = {str(r[0]): float(r[1]) for r in rows}
-        order = self.strategies() + [UNATTRIBUTED]
+        order = [*self.strategies(), UNATTRIBUTED]
         return {s: held[s] for s in order if s in held} | {
             s: q for s, q in held.items() if s not in order
         }

@@ -7,6 +7,8 @@ import math
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from execution.live_runner import LiveRunner
 from execution.state.attribution import UNATTRIBUTED
 from tests import live_stack
@@ -24,14 +26,9 @@ def _account_equity_parts(runner: LiveRunner, venue: FakeBinanceTrading) -> dict
     return runner.attribution.equities({live_stack.SYMBOL: venue.mark_price(MARKET)})
 
 
-def _funding_booked(runner: LiveRunner) -> float:
-    rows = runner.store.query("SELECT COALESCE(SUM(amount), 0) AS a FROM live_funding")
-    return float(rows[0]["a"])
-
-
 def _assert_sums(runner: LiveRunner, venue: FakeBinanceTrading) -> dict[str, float]:
     parts = _account_equity_parts(runner, venue)
-    venue_equity = venue.equity() + math.fsum(a for _, a in venue.funding_paid)  # not yet booked
+    venue_equity = venue.equity()
     assert math.isclose(math.fsum(parts.values()), venue_equity, rel_tol=1e-9, abs_tol=0.0), (
         parts,
         venue_equity,
@@ -110,3 +107,42 @@ def test_attribution_when_halted_then_every_strategy_is_flattened(tmp_path: Path
         _assert_sums(runner, venue)
     finally:
         venue.stop()
+
+
+def test_funding_when_read_from_the_venue_then_booked_once_by_holdings_at_settlement(
+    tmp_path: Path,
+) -> None:
+    venue = live_stack.venue()
+    try:
+        runner = live_stack.runner(venue, tmp_path / "a.sqlite", strategies=STRATEGIES)
+        live_stack.drive(venue, runner, 60)
+        paid = [(t, a) for t, a in venue.funding_paid if a != 0.0]
+        booked = sorted(runner.attribution.rows("live_funding"), key=lambda r: r["time_ms"])
+        assert len(booked) == len(paid) >= 3  # every settlement on a held position, once
+        for row, (settle_ms, amount) in zip(booked, paid, strict=True):
+            assert row["time_ms"] == settle_ms and row["amount"] == -amount
+            assert row["qty_held"] == pytest.approx(venue_qty_at(runner, settle_ms), abs=1e-12)
+            parts = {
+                r["strategy"]: r["amount"]
+                for r in runner.attribution.rows("live_funding_parts")
+                if r["tran_id"] == row["tran_id"]
+            }
+            held = runner.attribution.holdings(live_stack.SYMBOL, settle_ms)
+            assert math.fsum(parts.values()) == pytest.approx(row["amount"], abs=1e-12)
+            for strategy, part in parts.items():  # pro rata to the signed holdings then
+                assert part == pytest.approx(row["amount"] * held[strategy] / row["qty_held"])
+        _assert_sums(runner, venue)
+        assert runner.sync_funding() == 0  # idempotent by the venue's transaction id
+        runner.store.close()
+        again = live_stack.runner(venue, tmp_path / "a.sqlite", strategies=STRATEGIES)
+        assert len(again.attribution.rows("live_funding")) == len(paid)
+        _assert_sums(again, venue)
+    finally:
+        venue.stop()
+
+
+def venue_qty_at(runner: LiveRunner, at_ms: int) -> float:
+    rows = runner.store.query(
+        "SELECT COALESCE(SUM(qty), 0) FROM live_fills WHERE time_ms <= ?", (at_ms,)
+    )
+    return float(rows[0][0])
