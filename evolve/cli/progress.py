@@ -10,6 +10,7 @@ from typing import IO, Any
 
 from rich.console import Console, Group
 from rich.live import Live
+from rich.markup import escape
 from rich.spinner import Spinner
 from rich.table import Table
 from rich.text import Text
@@ -108,6 +109,10 @@ class ProgressView:
         if self._live is not None:
             self._live.stop()
             self._live = None
+
+    def note(self, text: str) -> None:
+        """Print a line of plain text above the panel (safe from another thread: Rich locks)."""
+        self._print(escape(text))
 
     def _print(self, markup: str) -> None:
         if self._live is not None:

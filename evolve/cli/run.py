@@ -8,10 +8,13 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from evolve.cli.options import add_option, paragraph
 from evolve.errors import UsageError
+
+if TYPE_CHECKING:
+    from evolve.engine.events import EventSink
 
 EPILOG = """\
 examples:
@@ -31,7 +34,8 @@ may change and --patience may be raised (never lowered). Resuming a completed or
 early-stopped run with a larger --generations extends it (an early-stopped one without
 --patience runs on with early stopping off; --patience P keeps it on), recorded under
 "extensions" in run.json; with nothing to do it says so, exits 0 and changes no file.
-Ctrl-C stops at once (exit 3): the last complete generation is safe.
+Ctrl-C stops at once (exit 3): the last complete generation is safe. On a terminal, q stops
+after the generation in progress is written (exit 3, resume as after Ctrl-C).
 
 exit codes: 0 ok, 1 internal error, 2 bad input, 3 interrupted."""
 
@@ -114,6 +118,7 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 
 def run_command(args: argparse.Namespace) -> int:
     """Start or resume a run (``evolve run``)."""
+    from evolve.cli.keys import quit_on_key
     from evolve.cli.progress import make_view, print_summary
     from evolve.config import load_config, read_resolved_config
     from evolve.engine.loop import RunInterruptedError, new_run
@@ -121,7 +126,9 @@ def run_command(args: argparse.Namespace) -> int:
 
     overrides = flag_overrides(args)
     view = make_view(plain=True if args.plain else None)
-    with _sigterm_as_interrupt():
+    notice = "q: stopping after the generation in progress (Ctrl-C stops at once)"
+    with _sigterm_as_interrupt(), quit_on_key(lambda: view.note(notice)) as quit_key:
+        sinks: list[EventSink] = [view, quit_key]
         try:
             if args.resume:
                 run_dir = _run_to_resume(args, overrides)
@@ -131,10 +138,10 @@ def run_command(args: argparse.Namespace) -> int:
                         overrides["gp.patience"] = patience
                 base = read_resolved_config(run_dir.config_path).to_dict()
                 config = load_config(args.config, base=base, overrides=overrides)
-                result = resume_run(run_dir, config, sinks=[view])
+                result = resume_run(run_dir, config, sinks=sinks)
             else:
                 config = load_config(args.config, overrides=overrides)
-                result = new_run(config, run_dir=args.run_dir, sinks=[view])
+                result = new_run(config, run_dir=args.run_dir, sinks=sinks)
         except RunInterruptedError as e:
             safe = (
                 f"generation {e.generation} is safe"

@@ -17,7 +17,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from evolve.promotion.document import CandidateDocument, PromotionDocument
@@ -27,6 +26,7 @@ from evolve.reports.candidate_section import candidate_blocks
 from evolve.reports.charts import figures
 from evolve.reports.clusters import Cluster, clusters_of
 from evolve.reports.gates import failed_gates, failure_reasons, gate_cell, verdict
+from evolve.reports.templating import ENVIRONMENT, template_source
 from evolve.reports.text import (
     NOT_COMPUTED,
     SIGN_OFF,
@@ -39,14 +39,6 @@ from evolve.reports.text import (
     search_statistics_rows,
 )
 
-_ENVIRONMENT = Environment(
-    loader=PackageLoader("evolve.reports", "templates"),
-    autoescape=True,
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-    keep_trailing_newline=True,
-)
 _SPA_KEYS = ("p_consistent", "p_lower", "p_upper")
 
 
@@ -356,7 +348,7 @@ def render_html(document: PromotionDocument) -> str:
     search_table, search_blocks = _search(document)
     baseline_table, baseline_missing = _baseline_table(document, clusters)
     extra = document.model_dump()
-    return _ENVIRONMENT.get_template("report.html.j2").render(
+    return ENVIRONMENT.get_template("report.html.j2").render(
         document=document,
         run_id=document.run_id,
         generated_at=extra.get("generated_at"),
@@ -374,7 +366,7 @@ def render_html(document: PromotionDocument) -> str:
         search_blocks=search_blocks,
         evidence=_evidence(document),
         sign_off=SIGN_OFF,
-        css=_ENVIRONMENT.loader.get_source(_ENVIRONMENT, "report.css")[0],  # type: ignore[union-attr]
+        css=template_source("report.css"),
     )
 
 

@@ -75,6 +75,17 @@ class Span:
 
 
 @dataclass(frozen=True, slots=True)
+class Band:
+    """A shaded y range over x (an expectation band): ``low`` and ``high`` as long as ``x``."""
+
+    label: str
+    x: Sequence[float]
+    low: Sequence[float]
+    high: Sequence[float]
+    color: str = "#cde3f5"
+
+
+@dataclass(frozen=True, slots=True)
 class Marker:
     """A vertical reference line at ``x`` with a legend label."""
 
@@ -196,12 +207,21 @@ def line_chart(
     x_label: str = "",
     y_label: str = "",
     fill_to: float | None = None,
+    bands: Sequence[Band] = (),
 ) -> str:
-    """Return a line chart (a filled area down to ``fill_to`` when given), or an empty frame."""
+    """Return a line chart (a filled area down to ``fill_to`` when given), or an empty frame.
+
+    ``bands`` are shaded behind the lines (time axis as the series').
+    """
     drawn = [s for s in series if len(s.x) == len(s.y) and _finite(s.y)]
     if not drawn:
         return empty_chart(chart, "no finite values to draw")
     figure, axes = _figure(chart)
+    for band in bands:
+        x = [_days(v) for v in band.x] if time_axis else list(band.x)
+        axes.fill_between(
+            x, list(band.low), list(band.high), color=band.color, lw=0, label=band.label
+        )
     for index, line in enumerate(drawn):
         x = [_days(v) for v in line.x] if time_axis else list(line.x)
         color = line.color or PALETTE[index % len(PALETTE)]
