@@ -386,8 +386,13 @@ class LiveRunner(Runner):
                     self.halted = True
                     return
                 for leg, (symbol, qty) in enumerate(sorted(open_.items())):
-                    client_id = f"{self.account_id}-h{halt_id}-{attempt}-{leg}"
+                    # the flatten attempt's number is journaled, so a restarted halt never
+                    # reuses (and so never resends) an id an earlier run already sent
+                    key = f"halt_seq:{halt_id}"
                     with self.store.step():
+                        seq = int(self.ledger.get(key) or 0)
+                        self.ledger.put(key, float(seq + 1))
+                        client_id = f"{self.account_id}-h{halt_id}-{seq}-{leg}"
                         self.ledger.add_intent(client_id, symbol, self.last_bar or 0, -qty, True)
                     self.live.execute(client_id)
             except ExchangeError as e:
