@@ -145,11 +145,11 @@ class LiveBroker:
                 self._sleep(max(e.retry_after_seconds, self.query_wait_seconds))
                 if attempt < self.max_rate_limit_retries:
                     found = self._query_quietly(symbol, client_id)
-                    if found is _UNANSWERED:
-                        return self.resolve(client_id)  # no answer is not "does not exist"
+                    if isinstance(found, VenueOrderState):
+                        return self._adopt(client_id, found)
                     if found is None:
                         continue  # the venue says it does not exist: the same id again
-                    return self._adopt(client_id, found)
+                    return self.resolve(client_id)  # no answer is not "does not exist"
                 return self._finish(client_id, "lost", 0.0, "rate limited on every attempt")
             except SubmitUnknownError as e:
                 self._event("order_unknown", f"{e}; querying by client id")
@@ -202,11 +202,11 @@ class LiveBroker:
         assert row is not None
         self.trading.cancel(row["symbol"], client_id)
         found = self._query_quietly(row["symbol"], client_id)
-        if found is _UNANSWERED:
-            return OrderOutcome(client_id, str(row["status"]), float(row["filled_qty"]))
+        if isinstance(found, VenueOrderState):
+            return self._adopt(client_id, found)
         if found is None:
             return self._finish(client_id, "absent", 0.0, "canceled; no such order")
-        return self._adopt(client_id, found)
+        return OrderOutcome(client_id, str(row["status"]), float(row["filled_qty"]))
 
     # ---------------------------------------------------------------- recording
     def _query_quietly(self, symbol: str, client_id: str) -> VenueOrderState | _Unanswered | None:
