@@ -435,10 +435,15 @@ class LiveRunner(Runner):
                     self.halted = True
                     return
                 for leg, (symbol, raw) in enumerate(sorted(open_.items())):
-                    client_id = f"{self.account_id}-h{halt_id}-{attempt}-{leg}"
                     qty = self.trading.round_amount(symbol, raw)  # ccxt would truncate a residue
                     held = self.attribution.holdings(symbol)
+                    # the flatten attempt's number is journaled, so a restarted halt never
+                    # reuses (and so never resends) an id an earlier run already sent
+                    key = f"halt_seq:{halt_id}"
                     with self.store.step():
+                        seq = int(self.ledger.get(key) or 0)
+                        self.ledger.put(key, float(seq + 1))
+                        client_id = f"{self.account_id}-h{halt_id}-{seq}-{leg}"
                         if self.ledger.add_intent(
                             client_id, symbol, self.last_bar or 0, -qty, True
                         ):  # every holder's leg is minus its holding: all flat

@@ -42,6 +42,13 @@ from execution.state.store import StateStore
 
 logger = logging.getLogger(__name__)
 
+
+class _Unanswered:
+    """A query that got no usable answer (distinct from the venue's "does not exist")."""
+
+
+_UNANSWERED = _Unanswered()
+
 _FINAL = {"closed": "filled", "canceled": "canceled", "rejected": "rejected", "expired": "canceled"}
 
 
@@ -128,6 +135,10 @@ class LiveBroker:
         row = self.ledger.order(client_id)
         if row is None:
             raise KeyError(client_id)
+        if row["status"] != "pending":
+            # already sent once (a restart, a reused id): its fate is asked of the venue,
+            # never answered by a second submit
+            return self.resolve(client_id)
         symbol, qty, reduce_only = row["symbol"], float(row["qty"]), bool(row["reduce_only"])
         for attempt in range(self.max_rate_limit_retries + 1):
             try:
@@ -137,9 +148,11 @@ class LiveBroker:
                 self._sleep(max(e.retry_after_seconds, self.query_wait_seconds))
                 if attempt < self.max_rate_limit_retries:
                     found = self._query_quietly(symbol, client_id)
+                    if isinstance(found, VenueOrderState):
+                        return self._adopt(client_id, found)
                     if found is None:
                         continue  # the venue says it does not exist: the same id again
-                    return self._adopt(client_id, found)
+                    return self.resolve(client_id)  # no answer is not "does not exist"
                 return self._finish(client_id, "lost", 0.0, "rate limited on every attempt")
             except SubmitUnknownError as e:
                 self._event("order_unknown", f"{e}; querying by client id")
@@ -162,9 +175,10 @@ class LiveBroker:
         not_found = int(row["not_found"])
         for _ in range(self.not_found_limit):
             found = self._query_quietly(row["symbol"], client_id)
-            if found is not None:
+            if isinstance(found, VenueOrderState):
                 return self._adopt(client_id, found)
-            not_found += 1
+            if found is None:
+                not_found += 1  # a failed query counts as no answer, not as "not found"
             self._sleep(self.query_wait_seconds)
         with self.store.step():
             self.ledger.update_order(client_id, status="lost", not_found=not_found)
@@ -180,8 +194,10 @@ class LiveBroker:
         row = self.ledger.order(client_id)
         assert row is not None
         found = self._query_quietly(row["symbol"], client_id)
-        if found is not None:
+        if isinstance(found, VenueOrderState):
             return self._adopt(client_id, found)
+        if found is _UNANSWERED:  # no answer: still lost, asked again at the next step
+            return OrderOutcome(client_id, "lost", 0.0, "query failed")
         return self._finish(client_id, "absent", 0.0, "the venue has no such order")
 
     def cancel(self, client_id: str) -> OrderOutcome:
@@ -189,17 +205,20 @@ class LiveBroker:
         assert row is not None
         self.trading.cancel(row["symbol"], client_id)
         found = self._query_quietly(row["symbol"], client_id)
+        if isinstance(found, VenueOrderState):
+            return self._adopt(client_id, found)
         if found is None:
             return self._finish(client_id, "absent", 0.0, "canceled; no such order")
-        return self._adopt(client_id, found)
+        return OrderOutcome(client_id, str(row["status"]), float(row["filled_qty"]))
 
     # ---------------------------------------------------------------- recording
-    def _query_quietly(self, symbol: str, client_id: str) -> VenueOrderState | None:
+    def _query_quietly(self, symbol: str, client_id: str) -> VenueOrderState | _Unanswered | None:
+        """Return the order, None when the venue says it does not exist, or ``_UNANSWERED``."""
         try:
             return self.trading.query(symbol, client_id)
         except TemporaryExchangeError as e:
             self._event("query_failed", f"query {client_id}: {e}")
-            return None
+            return _UNANSWERED
 
     def _adopt(self, client_id: str, state: VenueOrderState) -> OrderOutcome:
         status = _FINAL.get(state.status, "open")

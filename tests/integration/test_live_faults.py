@@ -59,3 +59,38 @@ def test_kill_switch_when_killed_then_flat_within_one_poll_and_restart_stays_hal
         assert "halted" in kinds
     finally:
         venue.stop()
+
+
+def test_kill_switch_when_flatten_rejected_then_restart_sends_new_ids_never_a_sent_one(
+    tmp_path: Path,
+) -> None:
+    venue = live_stack.venue()
+    try:
+        state = tmp_path / "a.sqlite"
+        runner = live_stack.runner(venue, state, text=faults.FLIPPY)
+        for _ in range(30):
+            live_stack.drive(venue, runner, 1)
+            if venue.position_qty("BTCUSDT") != 0.0:
+                break
+        assert venue.position_qty("BTCUSDT") != 0.0
+        venue.order_faults.extend(["reject_reduce_only"] * runner.halt_attempts)
+        killer = StateStore(state)
+        killer.add_halt("evolve kill")
+        killer.close()
+        assert not runner.step_once()
+        assert venue.position_qty("BTCUSDT") != 0.0  # every flatten attempt was rejected
+        runner.store.close()
+        restarted = live_stack.runner(venue, state, text=faults.FLIPPY)
+        assert restarted.halted
+        assert venue.position_qty("BTCUSDT") == 0.0
+        with sqlite3.connect(state) as db:
+            rows = db.execute(
+                "SELECT client_id, status FROM live_orders WHERE client_id LIKE '%-h%' "
+                "ORDER BY wall_ms, client_id"
+            ).fetchall()
+        # the rejected attempts keep their verdict; the restart's flatten has its own id
+        assert [status for _, status in rows] == ["rejected"] * runner.halt_attempts + ["filled"]
+        assert len({client_id for client_id, _ in rows}) == len(rows)
+        assert venue.duplicates() == 0
+    finally:
+        venue.stop()
