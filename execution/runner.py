@@ -156,6 +156,7 @@ class Runner:
                 self.store.set_meta("account_id", self.account_id)
                 self.store.set_meta("initial_equity", repr(self.equity))
                 self.store.set_meta("timeframe", self.feed.timeframe)
+                self.store.set_meta("feed", self.feed.kind)
                 self.store.set_meta("symbols", ",".join(symbols))
                 for seq, (s, w) in enumerate(zip(self.strategies, weights, strict=True)):
                     capital = self.equity * w
@@ -166,6 +167,13 @@ class Runner:
                 ids = [s.id for s in self.strategies]
                 opened = f"paper account {self.account_id} opened"
                 self._event("start", opened, None, equity=self.equity, strategies=ids)
+        elif (self.store.get_meta("feed") or self.feed.kind) != self.feed.kind:
+            raise PaperError(
+                f"{self.store.path}: the state file holds a {self.store.get_meta('feed')} "
+                f"account and this run feeds {self.feed.kind} bars; a replay and a live account "
+                "never share a file (a replayed record must not pass for a live one): pass "
+                "another --state"
+            )
         elif existing != self.account_id:
             raise PaperError(
                 f"{self.store.path}: the state file belongs to account {existing} (other "

@@ -141,6 +141,11 @@ def deploy_command(args: argparse.Namespace) -> int:
             except (LifecycleError, PaperError) as e:
                 raise UsageError(str(e)) from e
         record = lifecycle.track_record(store, spec.id) if current in lifecycle.RUNNING else None
+        if args.target == "live" and store.get_meta("feed") == "replay":
+            raise UsageError(
+                f"deploy {spec.id} --to live refused: {store.path} holds a replay account; a "
+                "record on replayed bars never qualifies for real money (earn it on live bars)"
+            )
         decision = lifecycle.decide_deploy(
             spec.id,
             current,

@@ -82,13 +82,30 @@ def _state_path(args: argparse.Namespace, folder: str = "live") -> Path:
     return resolve_home(args.home) / folder / "account.sqlite"
 
 
+def _account_path(args: argparse.Namespace) -> Path:
+    # kill/unhalt: --state, else the one default account file that exists (live, demo, paper)
+    if args.state:
+        path = Path(args.state)
+        if not path.is_file():
+            raise UsageError(f"{path}: no account state file there; pass --state PATH")
+        return path
+    home = resolve_home(args.home)
+    found = [home / f / "account.sqlite" for f in ("live", "demo", "paper")]
+    found = [path for path in found if path.is_file()]
+    if len(found) != 1:
+        listed = ", ".join(str(path) for path in found) or f"none under {home}"
+        raise UsageError(
+            f"expected exactly one default account state file (live, demo or paper), found "
+            f"{listed}; pass --state PATH"
+        )
+    return found[0]
+
+
 def kill_command(args: argparse.Namespace) -> int:
     """Write an active halt row; the runner flattens and stops within one poll."""
     from execution.state import StateStore
 
-    path = _state_path(args)
-    if not path.is_file():
-        raise UsageError(f"{path}: no account state file there; pass --state PATH")
+    path = _account_path(args)
     store = StateStore(path)
     try:
         halt_id = store.add_halt("evolve kill")
@@ -104,9 +121,7 @@ def unhalt_command(args: argparse.Namespace) -> int:
 
     if not args.confirm:
         raise UsageError("unhalt: pass --confirm (after checking the venue's positions)")
-    path = _state_path(args)
-    if not path.is_file():
-        raise UsageError(f"{path}: no account state file there; pass --state PATH")
+    path = _account_path(args)
     store = StateStore(path)
     try:
         cleared = store.clear_halts()
@@ -123,7 +138,10 @@ def fingerprint(exchange: str, account_id: str, spec_ids: list[str], gross: floa
 
 
 def track_record(paths: list[Path], strategy: str) -> int:
-    """Return the most bars ``strategy`` was marked in any of the paper/demo state files."""
+    """Return the most bars ``strategy`` was marked in any of the paper/demo state files.
+
+    State files written by ``evolve paper --replay`` do not count: replayed bars are history.
+    """
     import sqlite3
 
     best = 0
@@ -132,6 +150,9 @@ def track_record(paths: list[Path], strategy: str) -> int:
             continue
         with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
             try:
+                feed = db.execute("SELECT value FROM meta WHERE key = 'feed'").fetchone()
+                if feed is not None and str(feed[0]) == "replay":
+                    continue  # a replay of stored bars is a backtest, never a track record
                 row = db.execute(
                     "SELECT COUNT(DISTINCT bar_time) FROM strategy_marks WHERE strategy = ?",
                     (strategy,),

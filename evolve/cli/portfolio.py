@@ -54,6 +54,7 @@ def portfolio_command(args: argparse.Namespace) -> int:
     """Build the portfolio, write it and print its summary."""
     from evolve.promotion.holdout import run_holdout_returns
     from evolve.promotion.portfolio import PortfolioLimits, build_portfolio
+    from fitness.data.atomic import write_text_atomic
     from populations.spec import load_spec
 
     paths: dict[str, Path] = {}
@@ -74,7 +75,7 @@ def portfolio_command(args: argparse.Namespace) -> int:
     portfolio = build_portfolio(returns, limits)
     document = _document(portfolio, limits, paths, returns)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    write_text_atomic(args.out, json.dumps(document, indent=2) + "\n")  # never half-written
     if args.json:
         print(json.dumps(document, indent=2))
     else:

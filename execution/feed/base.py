@@ -86,6 +86,7 @@ class BarFeed(Protocol):
 
     timeframe: str
     symbols: tuple[str, ...]
+    kind: str  # "replay" (stored bars, a simulated clock) or "live" (a venue's closed bars)
 
     def poll(self, after_ms: int | None) -> tuple[list[int], FeedStatus]: ...
 

@@ -48,6 +48,8 @@ class LiveFeed:
         Pause between polls that brought nothing.
     """
 
+    kind = "live"
+
     def __init__(
         self,
         client: ExchangeClient,

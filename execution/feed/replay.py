@@ -37,6 +37,8 @@ class ReplayFeed:
         Added to each bar's end on the simulated clock.
     """
 
+    kind = "replay"
+
     def __init__(
         self,
         series: Sequence[BarSeries],

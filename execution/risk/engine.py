@@ -138,7 +138,24 @@ class Denied:
 
 
 def check_order(order: OrderRequest, context: RiskContext, limits: RiskLimits) -> Allowed | Denied:
-    """Return ``Allowed()`` or the first ``Denied`` of the checks, in a fixed order."""
+    """Return ``Allowed()`` or the first ``Denied`` of the checks, in a fixed order.
+
+    A non-finite number anywhere in the order or the context is denied first: every later
+    check compares with ``>``, which NaN would pass silently.
+    """
+    numbers = {
+        "qty": order.qty,
+        "reference_price": order.reference_price,
+        **{item.name: getattr(context, item.name) for item in fields(context)},
+    }
+    bad = {name: value for name, value in numbers.items() if not math.isfinite(value)}
+    if bad:
+        return Denied(
+            "invalid_input",
+            f"{order.symbol}: non-finite "
+            + ", ".join(f"{name} {value!r}" for name, value in bad.items())
+            + " (expected finite numbers; the order is not sent)",
+        )
     price = order.reference_price
     band = abs(price / context.last_close - 1.0) if context.last_close > 0 else math.inf
     if band > limits.price_band:

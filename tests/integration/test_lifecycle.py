@@ -90,7 +90,7 @@ def test_lifecycle_when_driven_through_states_then_moves_are_evidenced_and_decay
     assert code == 0, err
     assert "ok   consistency" in out and "ok   slippage" in out and "ok   funding" in out
     code, out, err = _deploy(capsys, home, spec, state, "--to", "live")
-    assert code == 2 and "record_length" in err and "in demo" in err
+    assert code == 2 and "replay account" in err and "never qualifies for real money" in err
 
     # planted decay: prices fall from UP_DAYS on; the monitor demotes demo -> paper
     assert _paper(capsys, home, spec, state, UP_DAYS + DOWN_DAYS)[0] == 0

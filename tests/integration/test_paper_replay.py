@@ -211,3 +211,41 @@ def test_status_when_replayed_then_json_lists_strategy_and_equity(
     code, out, _ = run(capsys, "status", "--state", str(state))
     assert code == 0
     assert spec.id in out
+
+
+class _LiveStub:
+    """Just enough of a live feed for the runner to open (or refuse) an account."""
+
+    kind = "live"
+
+    def __init__(self, symbols: tuple[str, ...]) -> None:
+        self.symbols, self.timeframe = symbols, "1h"
+
+
+def test_paper_when_replay_state_reused_for_live_bars_or_records_then_refused(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from evolve.cli.live import track_record
+    from execution.errors import PaperError
+    from execution.runner import Runner, StrategyRun
+    from execution.state import StateStore
+
+    home = tmp_path / "home"
+    series = store_dataset(home, n_bars=100)
+    path, spec = write_spec(
+        tmp_path / "specs", "long_only(gt(close, sma(close, 10)))", fitness.CostModel()
+    )
+    state = tmp_path / "replay.sqlite"
+    assert run(capsys, "paper", str(path), "--replay", DATASET, "--home", str(home),
+               "--state", str(state))[0] == 0  # fmt: skip
+
+    # a replayed record is history: it never counts toward the live gate
+    assert track_record([state], spec.id) == 0
+    store = StateStore(state)
+    try:
+        assert store.get_meta("feed") == "replay"
+        strategy = StrategyRun(spec.id, spec.expression, fitness.CostModel())
+        with pytest.raises(PaperError, match="replay account and this run feeds live bars"):
+            Runner(store, _LiveStub((series.symbol,)), [strategy], equity=10_000.0)  # type: ignore[arg-type]
+    finally:
+        store.close()

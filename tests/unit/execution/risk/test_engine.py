@@ -9,6 +9,7 @@ loss 12.5 %, drawdown levels 12.5 % / 25 % / 50 %.
 from __future__ import annotations
 
 import dataclasses
+import math
 from pathlib import Path
 
 import pytest
@@ -265,3 +266,30 @@ def test_load_limits_when_unknown_key_then_value_error_names_it(tmp_path: Path) 
     path.write_text("[risk]\nmax_notional = 1.0\n")
     with pytest.raises(ValueError, match="max_notional"):
         load_limits(path)
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        "qty",
+        "reference_price",
+        "last_close",
+        "equity",
+        "bars_old",
+        "day_start_equity",
+        "other_gross_notional",
+        "position_qty",
+    ],
+)
+def test_check_order_when_any_number_is_nan_then_denied_as_invalid_input(field: str) -> None:
+    order = OrderRequest("BTCUSDT", 0.01, 100.0, False)
+    context = RiskContext(100.0, 0.0, 0.0, 10_000.0, 0, 0.0, 10_000.0)
+    if field in ("qty", "reference_price"):
+        order = dataclasses.replace(order, **{field: math.nan})
+    else:
+        context = dataclasses.replace(context, **{field: math.nan})
+
+    verdict = check_order(order, context, RiskLimits())
+
+    assert isinstance(verdict, Denied) and verdict.check == "invalid_input"
+    assert field in verdict.reason
