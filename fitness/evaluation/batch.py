@@ -6,9 +6,10 @@ the order of the texts given, so they are bit-identical for any number of worker
 
 Ray notes: a local instance (``address=None``) is started with ``num_cpus=n_workers``, no
 dashboard and Ray's default token authentication (its warning muted); ``NUMBA_CACHE_DIR`` set by
-the caller is inherited by local workers. On a cluster (``address="ray://…"`` or ``"auto"``)
-every node needs this package installed and should set ``NUMBA_CACHE_DIR`` to a writable local
-path, or each worker compiles its kernels once (seconds) on start.
+the caller is inherited by local workers. On a cluster (``address="host:port"``, ``"auto"`` or
+``"ray://…"``) every node needs this package installed and should set ``NUMBA_CACHE_DIR`` to a
+writable local path, or each worker compiles its kernels once (seconds) on start; the token
+and every connection failure are handled by ``fitness.evaluation.ray_connect``.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from fitness.evaluation.evaluator import (
 from fitness.evaluation.funding import check_funding_bars, check_stored_funding
 from fitness.evaluation.market import Market
 from fitness.evaluation.objectives import FitnessConfig
+from fitness.evaluation.ray_connect import connection_error, enable_token_auth, probe_address
 from fitness.evaluation.strategy import Evaluation
 
 __all__ = [
@@ -65,7 +67,12 @@ _RAY_AUTH_LOGGER = "ray._private.authentication.authentication_token_setup"
 def _init_ray(ray: Any, n_workers: int, address: str | None) -> None:
     quiet = {"logging_level": logging.WARNING, "log_to_driver": False}
     if address:
-        ray.init(address=address, **quiet)
+        probe_address(address)
+        enable_token_auth()
+        try:
+            ray.init(address=address, **quiet)
+        except (ConnectionError, RuntimeError, ValueError, ray.exceptions.RayError) as e:
+            raise connection_error(address, e, ray) from e
         return
     auth_logger = logging.getLogger(_RAY_AUTH_LOGGER)
     level = auth_logger.level
