@@ -170,6 +170,7 @@ class Engine:
             workers=self.config.workers(),
             ray_address=self.config.run.ray_address or None,
             memo_bytes=self.config.run.memo_megabytes * 2**20,
+            semantic_bytes=self.config.run.semantic_cache_megabytes * 2**20,
             on_worker_failure=lambda message: emit(self.sinks, WorkerFailed(message)),
         )
 
