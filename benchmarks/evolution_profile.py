@@ -13,14 +13,21 @@ Phases are timed exclusively (time spent in a nested timed call counts for the i
 - ``lineage``: ids, result cache, lineage records and lineage penalties;
 - ``selection``: semantic collapse and NSGA-II;
 - ``hall_of_fame``: hall-of-fame update and probe bookkeeping (its evaluations excluded);
-- ``persistence``: the lineage parquet part, hall_of_fame.json (specs), checkpoint, run.json;
+- ``snapshot``: capturing what the generation writes (specs, checkpoint payload);
+- ``persistence wait``: waiting for the previous generation's background write;
 - ``other``: the rest of the generation (statistics, diversity, the event).
+
+The writes themselves (lineage parquet part, hall_of_fame.json, checkpoint, run.json) run on
+a background thread while the next generation runs; ``write_seconds`` lists their durations.
+A generation's wall time runs from the start of its ``GenerationStep.run`` to the next one's
+(the last one's to the end of the run).
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
+import itertools
 import json
 import time
 from collections import defaultdict
@@ -31,7 +38,7 @@ from typing import Any
 from evolve.config import RunConfig
 from evolve.engine import generation as generation_module
 from evolve.engine import loop as loop_module
-from evolve.engine.events import Event, GenerationCompleted, RunStarted
+from evolve.engine.events import Event, GenerationCompleted, RunFinished
 from fitness.evaluation.evaluator import peak_rss_bytes
 
 
@@ -64,33 +71,39 @@ class PhaseTimer:
 
 
 class Clock:
-    """Event sink: generation walls (event to event) and the events themselves."""
+    """Event sink: the generation events, and the end of the run."""
 
-    def __init__(self, timer: PhaseTimer) -> None:
-        self.timer = timer
-        self.marks: list[float] = []
+    def __init__(self) -> None:
         self.events: list[GenerationCompleted] = []
+        self.finished = 0.0
 
     def emit(self, event: Event) -> None:
-        if isinstance(event, RunStarted):
-            self.marks = [time.perf_counter()]
-        elif isinstance(event, GenerationCompleted):
-            self.marks.append(time.perf_counter())
+        if isinstance(event, GenerationCompleted):
             self.events.append(event)
-            self.timer.close_generation()
+        elif isinstance(event, RunFinished):
+            self.finished = time.perf_counter()
 
     def close(self) -> None:
         pass
 
 
-def instrument(timer: PhaseTimer, steps: list[Any]) -> None:
-    """Wrap the engine's phases (module attributes and methods) with ``timer``."""
+def instrument(
+    timer: PhaseTimer, steps: list[Any], starts: list[float], writes: list[float]
+) -> None:
+    """Wrap the engine's phases (module attributes and methods) with ``timer``; record each
+    generation's start in ``starts`` and each background write's duration in ``writes``."""
     step_class = generation_module.GenerationStep
-    original_init = step_class.__init__
+    original_init, original_run = step_class.__init__, step_class.run
 
     def init(self: Any, *args: Any, **kwargs: Any) -> None:
         original_init(self, *args, **kwargs)
         steps.append(self)
+
+    def run(self: Any, generation: int) -> Any:
+        if starts:
+            timer.close_generation()
+        starts.append(time.perf_counter())
+        return original_run(self, generation)
 
     step_class.__init__ = init  # type: ignore[method-assign]
     for name, phase in (
@@ -99,13 +112,24 @@ def instrument(timer: PhaseTimer, steps: list[Any]) -> None:
         ("_score", "lineage"),
         ("_offspring", "lineage"),
         ("_hall_of_fame", "hall_of_fame"),
-        ("run", "other"),
     ):
         setattr(step_class, name, timer.wrap(phase, getattr(step_class, name)))
+    step_class.run = timer.wrap("other", run)  # type: ignore[method-assign]
     for name in ("collapse_semantic", "select_nsga2"):
         setattr(generation_module, name, timer.wrap("selection", getattr(generation_module, name)))
     engine = loop_module.Engine
-    engine.persist = timer.wrap("persistence", engine.persist)  # type: ignore[method-assign]
+    engine._snapshot = timer.wrap("snapshot", engine._snapshot)  # type: ignore[method-assign]
+    engine._drain = timer.wrap("persistence wait", engine._drain)  # type: ignore[method-assign]
+    original_write = engine._write
+
+    def write(self: Any, snapshot: Any) -> Any:
+        begin = time.perf_counter()
+        try:
+            return original_write(self, snapshot)
+        finally:
+            writes.append(time.perf_counter() - begin)
+
+    engine._write = write  # type: ignore[method-assign]
 
 
 def profile(
@@ -117,8 +141,8 @@ def profile(
     result_cache_megabytes: int | None = None,
 ) -> dict[str, Any]:
     """Run the engine as ``evolve run`` does; return walls, phases, busy shares and RSS."""
-    timer, steps = PhaseTimer(), []
-    instrument(timer, steps)
+    timer, steps, starts, writes = PhaseTimer(), [], [], []
+    instrument(timer, steps, starts, writes)
     run: dict[str, Any] = {"workers": workers, "seed": 3}
     if result_cache_megabytes is not None:
         run["result_cache_megabytes"] = result_cache_megabytes
@@ -129,13 +153,16 @@ def profile(
             "run": run,
         }
     )
-    clock = Clock(timer)
+    clock = Clock()
     loop_module.new_run(config, run_dir=run_dir, sinks=[clock])
-    walls = [after - before for before, after in zip(clock.marks, clock.marks[1:], strict=False)]
+    timer.close_generation()
+    marks = [*starts, clock.finished]
+    walls = [after - before for before, after in itertools.pairwise(marks)]
     stats = steps[-1].evaluator.stats()
     return {
         "walls": walls,
         "phases": timer.generations,
+        "write_seconds": writes,
         "n_evaluated": [e.n_evaluated for e in clock.events],
         "evaluations_per_second": [e.evaluations_per_second for e in clock.events],
         "busy_share": [e.busy_share for e in clock.events],
