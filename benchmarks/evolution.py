@@ -74,7 +74,6 @@ def generation_section(sizes: Sequence[int], population: int, generations: int) 
     print(f"{'bars':>10} {'workers':>7} {'gen 0 s':>8} {'next gens s':>11} {'evaluating':>10} "
           f"{'evals/s':>8} {'busy':>5} {'driver MB':>9} {'worker MB':>9} "
           f"{'results MB':>10}")  # fmt: skip
-    ceiling = cpu_scaling()
     with tempfile.TemporaryDirectory(prefix="evolve-bench-") as scratch:
         root = Path(scratch)
         for n_bars in sizes:
@@ -82,6 +81,7 @@ def generation_section(sizes: Sequence[int], population: int, generations: int) 
             steady: dict[int, float] = {}
             phases: dict[int, dict[str, float]] = {}
             writes: dict[int, float] = {}
+            before = cpu_scaling()  # the machine's load changes: measured around the pair
             for workers in (1, 2):
                 run_dir = root / "runs" / f"{n_bars}-{workers}"
                 run = profile_run(dataset, population, generations, workers, run_dir)
@@ -103,10 +103,11 @@ def generation_section(sizes: Sequence[int], population: int, generations: int) 
                       f"{_mb(run['driver_peak_rss_bytes']):>9} "
                       f"{_mb(run['worker_peak_rss_bytes']):>9} "
                       f"{_mb(run['result_cache_bytes']):>10}")  # fmt: skip
+            ceiling = statistics.fmean([before, cpu_scaling()])
             speed_up = steady[1] / steady[2]
             print(f"{'':>10} second worker (later generations): x{speed_up:.2f}; this "
-                  f"machine's 2-process ceiling now x{ceiling:.2f} -> {speed_up / ceiling:.0%} "
-                  "of it")  # fmt: skip
+                  f"machine's 2-process ceiling x{ceiling:.2f} (x{before:.2f} before the runs) "
+                  f"-> {speed_up / ceiling:.0%} of it")  # fmt: skip
             print(f"{'':>10} driver seconds per later generation, by phase "
                   "(workers 1 / 2; writes overlap the next generation):")  # fmt: skip
             for name in sorted(set(phases[1]) | set(phases[2])):
