@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -97,6 +99,9 @@ def _wait_for_two_nodes(address: str, environ: dict[str, str], logs: list[Path])
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     root = tmp_path_factory.mktemp("cluster")
+    # Ray's session sockets live under --temp-dir and a Unix socket path has <= 107 bytes: a
+    # short directory of its own, removed at teardown
+    short = Path(tempfile.mkdtemp(prefix="evr-", dir="/tmp"))
     home = root / "home"  # no ~/.ray/auth_token: the token comes from the environment only
     home.mkdir()
     token = secrets.token_hex(16)
@@ -111,11 +116,11 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     nodes: list[subprocess.Popen] = []
     try:
         nodes.append(
-            _start_node([*head_arguments, "--temp-dir", str(root / "head")], logs[0], nodes_environ)
+            _start_node([*head_arguments, "--temp-dir", str(short / "h")], logs[0], nodes_environ)
         )
         nodes.append(
             _start_node(
-                ["--address", address, "--temp-dir", str(root / "worker")], logs[1], nodes_environ
+                ["--address", address, "--temp-dir", str(short / "w")], logs[1], nodes_environ
             )
         )
         _wait_for_two_nodes(address, base | {"RAY_AUTH_TOKEN": token}, logs)
@@ -123,6 +128,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     finally:
         for node in nodes:
             _kill_group(node)
+        shutil.rmtree(short, ignore_errors=True)
 
 
 def _evolve_with(environ: dict[str, str], *argv: str, cwd: Path) -> subprocess.Popen[str]:
