@@ -49,13 +49,20 @@ def store_synthetic(home: Path, n_bars: int) -> str:
 
 
 def profile_run(
-    dataset: str, population: int, generations: int, workers: int, run_dir: Path
+    dataset: str,
+    population: int,
+    generations: int,
+    workers: int,
+    run_dir: Path,
+    sequential_writes: bool = False,
 ) -> dict[str, Any]:
     """Run ``benchmarks.evolution_profile`` in a fresh process (its peak RSS is the driver's)."""
     command = [
         sys.executable, "-m", "benchmarks.evolution_profile", dataset, str(population),
         str(generations), str(workers), str(run_dir),
     ]  # fmt: skip
+    if sequential_writes:
+        command.append("--sequential-writes")
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"profiled run failed:\n{done.stderr[-3000:]}")
@@ -78,27 +85,33 @@ def generation_section(sizes: Sequence[int], population: int, generations: int) 
         root = Path(scratch)
         for n_bars in sizes:
             dataset = store_synthetic(root / "home", n_bars)
-            steady: dict[int, float] = {}
-            phases: dict[int, dict[str, float]] = {}
-            writes: dict[int, float] = {}
+            steady: dict[int | str, float] = {}
+            phases: dict[int | str, dict[str, float]] = {}
+            writes: dict[int | str, float] = {}
             before = cpu_scaling()  # the machine's load changes: measured around the pair
-            for workers in (1, 2):
-                run_dir = root / "runs" / f"{n_bars}-{workers}"
-                run = profile_run(dataset, population, generations, workers, run_dir)
+            # the A/B of overlapped writes (2 workers, writes before the next generation) only
+            # where the driver's share is large enough to see
+            variants = [1, 2, "2 seq"] if n_bars <= 100_000 else [1, 2]
+            for variant in variants:
+                workers = 2 if variant == "2 seq" else int(variant)
+                run_dir = root / "runs" / f"{n_bars}-{variant}".replace(" ", "-")
+                run = profile_run(
+                    dataset, population, generations, workers, run_dir, variant == "2 seq"
+                )
                 later = run["walls"][1:]
-                steady[workers] = statistics.fmean(later)
+                steady[variant] = statistics.fmean(later)
                 later_phases = run["phases"][1:]
                 names = sorted({name for phase in later_phases for name in phase})
-                phases[workers] = {
+                phases[variant] = {
                     name: statistics.fmean(phase.get(name, 0.0) for phase in later_phases)
                     for name in names
                 }
-                writes[workers] = statistics.fmean(run["write_seconds"][1:])
-                evaluating = phases[workers].get("evaluation", 0.0) / steady[workers]
+                writes[variant] = statistics.fmean(run["write_seconds"][1:])
+                evaluating = phases[variant].get("evaluation", 0.0) / steady[variant]
                 rate = statistics.fmean(run["evaluations_per_second"][1:])
                 busy = statistics.fmean(run["busy_share"][1:])
-                print(f"{n_bars:>10,} {workers:>7} {run['walls'][0]:>8.2f} "
-                      f"{steady[workers]:>11.2f} "
+                print(f"{n_bars:>10,} {variant!s:>7} {run['walls'][0]:>8.2f} "
+                      f"{steady[variant]:>11.2f} "
                       f"{evaluating:>10.0%} {rate:>8.0f} {busy:>5.0%} "
                       f"{_mb(run['driver_peak_rss_bytes']):>9} "
                       f"{_mb(run['worker_peak_rss_bytes']):>9} "
@@ -108,12 +121,17 @@ def generation_section(sizes: Sequence[int], population: int, generations: int) 
             print(f"{'':>10} second worker (later generations): x{speed_up:.2f}; this "
                   f"machine's 2-process ceiling x{ceiling:.2f} (x{before:.2f} before the runs) "
                   f"-> {speed_up / ceiling:.0%} of it")  # fmt: skip
-            print(f"{'':>10} driver seconds per later generation, by phase "
-                  "(workers 1 / 2; writes overlap the next generation):")  # fmt: skip
-            for name in sorted(set(phases[1]) | set(phases[2])):
-                one, two = phases[1].get(name, 0.0), phases[2].get(name, 0.0)
-                print(f"{'':>12} {name:<18} {one:>7.3f} {two:>7.3f}")
-            print(f"{'':>12} {'(background write)':<18} {writes[1]:>7.3f} {writes[2]:>7.3f}")
+            if "2 seq" in steady:
+                print(f"{'':>10} overlapped writes: 2 workers x{steady['2 seq'] / steady[2]:.2f} "
+                      "faster per generation than writing before the next one")  # fmt: skip
+            print(f"{'':>10} driver seconds per later generation, by phase (workers "
+                  f"{' / '.join(map(str, variants))}; the last generation waits for its own "
+                  "write):")  # fmt: skip
+            for name in sorted({name for variant in variants for name in phases[variant]}):
+                values = " ".join(f"{phases[v].get(name, 0.0):>7.3f}" for v in variants)
+                print(f"{'':>12} {name:<18} {values}")
+            values = " ".join(f"{writes[v]:>7.3f}" for v in variants)
+            print(f"{'':>12} {'(background write)':<18} {values}")
 
 
 def startup_section(population: int) -> None:

@@ -139,8 +139,10 @@ def profile(
     workers: int,
     run_dir: Path,
     result_cache_megabytes: int | None = None,
+    sequential_writes: bool = False,
 ) -> dict[str, Any]:
     """Run the engine as ``evolve run`` does; return walls, phases, busy shares and RSS."""
+    loop_module.Engine.overlap_writes = not sequential_writes
     timer, steps, starts, writes = PhaseTimer(), [], [], []
     instrument(timer, steps, starts, writes)
     run: dict[str, Any] = {"workers": workers, "seed": 3}
@@ -182,6 +184,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("workers", type=int)
     parser.add_argument("run_dir", type=Path)
     parser.add_argument("--result-cache-megabytes", type=int)
+    parser.add_argument(
+        "--sequential-writes", action="store_true", help="persist before the next generation"
+    )
     args = parser.parse_args(argv)
     result = profile(
         args.dataset,
@@ -190,6 +195,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.workers,
         args.run_dir,
         args.result_cache_megabytes,
+        args.sequential_writes,
     )
     print(json.dumps(result))
     return 0

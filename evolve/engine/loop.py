@@ -151,6 +151,9 @@ class _Pending:
 class Engine:
     """One run in one process: owns the evaluator, the state, the sinks and the run dir."""
 
+    # write generation g while g + 1 runs (False: the sequential order, for benchmarks' A/B)
+    overlap_writes = True
+
     def __init__(
         self,
         config: RunConfig,
@@ -254,6 +257,9 @@ class Engine:
                     self._drain(pending)
                     snapshot = self._snapshot(state)
                     pending = _Pending(writer.submit(self._write, snapshot), event)
+                    if not self.overlap_writes:
+                        self._drain(pending)
+                        pending = None
                     if patience and state.stale_generations >= patience:
                         self._drain(pending)
                         pending = None
