@@ -3,11 +3,14 @@
 Run ``python -m benchmarks.evolution`` (``--quick`` for tiny sizes). Prints, in one run:
 
 1. generation wall time — variation + evaluation + lineage penalties + selection + hall of
-   fame + probes + persistence (lineage part, hall_of_fame.json, checkpoint, run.json) — for a
-   population of 1,000 on synthetic single-symbol markets of 100,000 and 1,000,000 bars, with 1
-   worker (in-process) and 2 workers (a local Ray instance): generation 0 (random trees, cold
-   caches, Ray start-up excluded) and the mean of the following generations, with the share
-   spent evaluating;
+   fame + probes (persistence overlaps the next generation) — for a population of 1,000 on
+   synthetic single-symbol markets of 100,000 and 1,000,000 bars, with 1 worker (in-process)
+   and 2 workers (a local Ray instance), each run in its own process
+   (``benchmarks.evolution_profile``): generation 0 (random trees, cold caches, Ray start-up
+   excluded) and the mean of the following generations, the share spent evaluating, the
+   workers' busy share, the peak RSS of the driver and of the busiest worker, the driver's
+   result cache; then the second worker's speed-up beside this machine's 2-process ceiling
+   and the driver's time per phase;
 2. ``evolve run --workers 1`` start-up in a subprocess with a warm numba cache: seconds until
    the ``run_started`` event and until the first ``generation`` event (a population of 40 on
    the bundled data), against the issue's 2 s.
@@ -19,6 +22,7 @@ stored in a temporary data home. Speed is measured here, never asserted in tests
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import statistics
@@ -28,36 +32,14 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from benchmarks._synthetic import synthetic_series
-from evolve.config import RunConfig
-from evolve.engine.events import Event, GenerationCompleted, RunStarted
-from evolve.engine.loop import new_run
+from benchmarks.evaluate import cpu_scaling
 from fitness import save_dataset
 from populations import read_events
 
 STARTUP_TARGET_SECONDS = 2.0
-
-
-class GenerationClock:
-    """Event sink timing each generation from the previous generation event (or run start)."""
-
-    def __init__(self) -> None:
-        self.marks: list[float] = []
-        self.events: list[GenerationCompleted] = []
-
-    def emit(self, event: Event) -> None:
-        if isinstance(event, RunStarted):
-            self.marks = [time.perf_counter()]
-        elif isinstance(event, GenerationCompleted):
-            self.marks.append(time.perf_counter())
-            self.events.append(event)
-
-    def close(self) -> None:
-        pass
-
-    def walls(self) -> list[float]:
-        return [after - before for before, after in zip(self.marks, self.marks[1:], strict=False)]
 
 
 def store_synthetic(home: Path, n_bars: int) -> str:
@@ -66,63 +48,90 @@ def store_synthetic(home: Path, n_bars: int) -> str:
     return str(info.path)
 
 
-def time_generations(
-    dataset: str, population: int, generations: int, workers: int, root: Path
-) -> tuple[list[float], list[GenerationCompleted], float]:
-    """Run the engine; return per-generation wall seconds, the events and Ray start-up."""
-    config = RunConfig.model_validate(
-        {
-            "data": {"datasets": [dataset]},
-            "gp": {"population": population, "generations": generations, "patience": 0},
-            "run": {"workers": workers, "seed": 3},
-        }
-    )
-    clock = GenerationClock()
-    started = time.perf_counter()
-    new_run(config, run_dir=root / f"w{workers}-{os.path.basename(dataset)}", sinks=[clock])
-    total = time.perf_counter() - started
-    walls = clock.walls()
-    # the first interval also holds the evaluator's start-up (Ray init, actors' warm-up)
-    evaluation_start = walls[0] - _evaluation_seconds(clock.events[0]) - _rest(clock.events[0])
-    return walls, clock.events, max(0.0, min(evaluation_start, total))
+def profile_run(
+    dataset: str,
+    population: int,
+    generations: int,
+    workers: int,
+    run_dir: Path,
+    sequential_writes: bool = False,
+) -> dict[str, Any]:
+    """Run ``benchmarks.evolution_profile`` in a fresh process (its peak RSS is the driver's)."""
+    command = [
+        sys.executable, "-m", "benchmarks.evolution_profile", dataset, str(population),
+        str(generations), str(workers), str(run_dir),
+    ]  # fmt: skip
+    if sequential_writes:
+        command.append("--sequential-writes")
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"profiled run failed:\n{done.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
 
 
-def _evaluation_seconds(event: GenerationCompleted) -> float:
-    rate = event.evaluations_per_second
-    return event.n_evaluated / rate if rate else 0.0
-
-
-def _rest(event: GenerationCompleted) -> float:
-    return max(0.0, event.generation_seconds - _evaluation_seconds(event))
+def _mb(n_bytes: float) -> str:
+    return f"{n_bytes / 2**20:,.0f}"
 
 
 def generation_section(sizes: Sequence[int], population: int, generations: int) -> None:
     print(f"\n1. generation wall time, population {population:,}, {generations} generations "
-          "after generation 0 (synthetic 1h random walk, 1 symbol)")  # fmt: skip
-    print(f"{'bars':>10} {'workers':>7} {'start-up s':>10} {'gen 0 s':>8} {'next gens s':>11} "
-          f"{'evaluating':>10} {'evals/gen':>9} {'evals/s':>8} {'trials':>7}")  # fmt: skip
+          "after generation 0 (synthetic 1h random walk, 1 symbol; each run in its own "
+          "process)")  # fmt: skip
+    print(f"{'bars':>10} {'workers':>7} {'gen 0 s':>8} {'next gens s':>11} {'evaluating':>10} "
+          f"{'evals/s':>8} {'busy':>5} {'driver MB':>9} {'worker MB':>9} "
+          f"{'results MB':>10}")  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="evolve-bench-") as scratch:
         root = Path(scratch)
         for n_bars in sizes:
             dataset = store_synthetic(root / "home", n_bars)
-            steady: dict[int, float] = {}
-            for workers in (1, 2):
-                walls, events, startup = time_generations(
-                    dataset, population, generations, workers, root / "runs"
+            steady: dict[int | str, float] = {}
+            phases: dict[int | str, dict[str, float]] = {}
+            writes: dict[int | str, float] = {}
+            before = cpu_scaling()  # the machine's load changes: measured around the pair
+            # the A/B of overlapped writes (2 workers, writes before the next generation) only
+            # where the driver's share is large enough to see
+            variants = [1, 2, "2 seq"] if n_bars <= 100_000 else [1, 2]
+            for variant in variants:
+                workers = 2 if variant == "2 seq" else int(variant)
+                run_dir = root / "runs" / f"{n_bars}-{variant}".replace(" ", "-")
+                run = profile_run(
+                    dataset, population, generations, workers, run_dir, variant == "2 seq"
                 )
-                later, later_events = walls[1:], events[1:]
-                steady[workers] = statistics.fmean(later) if later else float("nan")
-                evaluating = sum(_evaluation_seconds(e) for e in later_events) / max(
-                    sum(later), 1e-9
-                )
-                per_generation = statistics.fmean(e.n_evaluated for e in later_events)
-                rate = statistics.fmean(e.evaluations_per_second for e in later_events)
-                gen0 = walls[0] - startup
-                print(f"{n_bars:>10,} {workers:>7} {startup:>10.1f} {gen0:>8.2f} "
-                      f"{steady[workers]:>11.2f} {evaluating:>10.0%} {per_generation:>9.0f} "
-                      f"{rate:>8.0f} {events[-1].n_trials:>7,}")  # fmt: skip
-            print(f"{'':>10} speed-up of the second worker (later generations): "
-                  f"{steady[1] / steady[2]:.2f}x")  # fmt: skip
+                later = run["walls"][1:]
+                steady[variant] = statistics.fmean(later)
+                later_phases = run["phases"][1:]
+                names = sorted({name for phase in later_phases for name in phase})
+                phases[variant] = {
+                    name: statistics.fmean(phase.get(name, 0.0) for phase in later_phases)
+                    for name in names
+                }
+                writes[variant] = statistics.fmean(run["write_seconds"][1:])
+                evaluating = phases[variant].get("evaluation", 0.0) / steady[variant]
+                rate = statistics.fmean(run["evaluations_per_second"][1:])
+                busy = statistics.fmean(run["busy_share"][1:])
+                print(f"{n_bars:>10,} {variant!s:>7} {run['walls'][0]:>8.2f} "
+                      f"{steady[variant]:>11.2f} "
+                      f"{evaluating:>10.0%} {rate:>8.0f} {busy:>5.0%} "
+                      f"{_mb(run['driver_peak_rss_bytes']):>9} "
+                      f"{_mb(run['worker_peak_rss_bytes']):>9} "
+                      f"{_mb(run['result_cache_bytes']):>10}")  # fmt: skip
+            ceiling = statistics.fmean([before, cpu_scaling()])
+            speed_up = steady[1] / steady[2]
+            print(f"{'':>10} second worker (later generations): x{speed_up:.2f}; this "
+                  f"machine's 2-process ceiling x{ceiling:.2f} (x{before:.2f} before the runs) "
+                  f"-> {speed_up / ceiling:.0%} of it")  # fmt: skip
+            if "2 seq" in steady:
+                print(f"{'':>10} overlapped writes: 2 workers x{steady['2 seq'] / steady[2]:.2f} "
+                      "faster per generation than writing before the next one")  # fmt: skip
+            print(f"{'':>10} driver seconds per later generation, by phase (workers "
+                  f"{' / '.join(map(str, variants))}; the last generation waits for its own "
+                  "write):")  # fmt: skip
+            for name in sorted({name for variant in variants for name in phases[variant]}):
+                values = " ".join(f"{phases[v].get(name, 0.0):>7.3f}" for v in variants)
+                print(f"{'':>12} {name:<18} {values}")
+            values = " ".join(f"{writes[v]:>7.3f}" for v in variants)
+            print(f"{'':>12} {'(background write)':<18} {values}")
 
 
 def startup_section(population: int) -> None:

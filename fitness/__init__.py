@@ -66,7 +66,7 @@ from fitness.evaluation.penalties import (
 )
 from fitness.evaluation.probe import ProbeResult, perturbation_probe, perturbed_texts
 from fitness.evaluation.semantic import SemanticCache
-from fitness.evaluation.strategy import Evaluation, SegmentRow, evaluate
+from fitness.evaluation.strategy import Evaluation, SegmentRow, evaluate, evaluation_bytes
 
 __all__ = [
     "GAP_POLICIES",
@@ -110,6 +110,7 @@ __all__ = [
     "dataset_name",
     "default_home",
     "evaluate",
+    "evaluation_bytes",
     "fill_slippage_nb",
     "lineage_stability_penalty",
     "list_datasets",

@@ -25,3 +25,7 @@ class FundingTimeframeError(DataError):
 
 class ParallelConfigError(ValueError):
     """Parallel evaluation cannot run as configured (more workers than the cluster's CPUs)."""
+
+
+class RayConnectionError(ParallelConfigError):
+    """The Ray cluster named by ``ray_address`` cannot be joined (none there, auth, versions)."""

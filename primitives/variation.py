@@ -267,9 +267,16 @@ def series_subtrees(tree: gp.PrimitiveTree | str) -> Counter[str]:
 
 
 def subtree_similarity(first: Counter[str], second: Counter[str]) -> float:
-    """Return the multiset Jaccard similarity of two ``series_subtrees`` results, in [0, 1]."""
-    union = sum((first | second).values())
-    return sum((first & second).values()) / union if union else 1.0
+    """Return the multiset Jaccard similarity of two ``series_subtrees`` results, in [0, 1].
+
+    |A ∩ B| / |A ∪ B| with |A ∪ B| = |A| + |B| - |A ∩ B| (multiset sizes: integers, so the
+    result is exactly what ``Counter``'s ``&`` and ``|`` give, without building either).
+    """
+    if len(second) < len(first):
+        first, second = second, first
+    common = sum(min(count, second[text]) for text, count in first.items() if text in second)
+    union = sum(first.values()) + sum(second.values()) - common
+    return common / union if union else 1.0
 
 
 def structural_similarity(a: gp.PrimitiveTree | str, b: gp.PrimitiveTree | str) -> float:

@@ -50,6 +50,8 @@ NON_RESULT_KEYS = (
     "run.ray_address",
     "run.runs_root",
     "run.memo_megabytes",
+    "run.semantic_cache_megabytes",
+    "run.result_cache_megabytes",
 )
 """Keys that may change on resume: they never change what a generation computes."""
 
@@ -203,6 +205,12 @@ class RunSection(BaseModel):
     ray_address: str = Field(default="", description="join this Ray cluster ('' = local)")
     runs_root: str = Field(default="runs", description="where run directories are created")
     memo_megabytes: int = Field(default=256, ge=0, description="subtree memo per worker")
+    semantic_cache_megabytes: int = Field(
+        default=256, ge=0, description="semantic cache (segment backtests) per worker"
+    )
+    result_cache_megabytes: int = Field(
+        default=128, ge=0, description="the driver's cache of evaluations by strategy id"
+    )
 
 
 class RunConfig(BaseModel):

@@ -27,11 +27,20 @@ from evolve.engine.inputs import MarketInputs
 from evolve.engine.offspring import Child, initial_population, make_offspring
 from evolve.engine.state import EngineState, lineage_score
 from evolve.engine.toolbox import rank_and_crowding, select_nsga2
-from fitness import Evaluation, Evaluator, lineage_stability_penalty, objective_directions
+from fitness import (
+    Evaluation,
+    Evaluator,
+    evaluation_bytes,
+    lineage_stability_penalty,
+    objective_directions,
+)
 from populations import Member
 from primitives import LRUCache, parse, series_subtrees, strategy_id, subtree_similarity
 
-RESULT_CACHE_ENTRIES = 50_000  # id -> Evaluation; only saves re-evaluations, never changes results
+# id -> Evaluation: only saves re-evaluations, never changes results. Bounded by
+# run.result_cache_megabytes (an Evaluation is ~10 KB at 100,000 bars, 1 symbol: 128 MB keep
+# about 12 generations of a population of 1,000) and by this many entries
+RESULT_CACHE_ENTRIES = 50_000
 TOP_ROWS = 5
 STOPPING_MEMBERS = 5  # hall-of-fame members whose validation Sharpe is the stopping score
 
@@ -64,7 +73,11 @@ class GenerationStep:
         self.score_index = names.index("robust_score") if "robust_score" in names else 0
         self.offspring: list[Member] = []  # this generation's, in order: its lineage rows
         self.last_event: GenerationCompleted | None = None
-        self._cache: LRUCache[Evaluation] = LRUCache(None, max_entries=RESULT_CACHE_ENTRIES)
+        self._cache: LRUCache[Evaluation] = LRUCache(
+            config.run.result_cache_megabytes * 2**20,
+            size_of=evaluation_bytes,
+            max_entries=RESULT_CACHE_ENTRIES,
+        )
         self._trees: dict[str, gp.PrimitiveTree] = {}
         self._multisets: dict[str, Counter[str]] = {}
         self._seconds: list[float] = []

@@ -27,7 +27,9 @@ driver, so any worker count gives the same run):
    ``patience`` generations without a score strictly above the best so far stop the run
    (``stopped_early``).
 8. Persistence: lineage part -> ``hall_of_fame.json`` -> checkpoint (the commit point) ->
-   ``run.json``; then the events.
+   ``run.json``; then the events. With Ray workers the files are written on a background
+   thread while the next generation runs (from a snapshot taken before it starts); its events
+   follow when the write is done, and an interrupt or failure waits for the write in flight.
 
 Elitism: NSGA-II over parents + offspring keeps every non-dominated individual that fits; the
 hall of fame keeps the best ever found, and its members are not re-injected into the
@@ -46,6 +48,7 @@ import random
 import signal
 import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -59,6 +62,7 @@ from evolve.engine.events import (
     CheckpointWritten,
     EarlyStopped,
     EventSink,
+    GenerationCompleted,
     JsonlSink,
     RunFailed,
     RunFinished,
@@ -78,6 +82,7 @@ from populations import (
     EventLog,
     HallOfFame,
     LineageStore,
+    Member,
     RunDir,
     RunManifest,
     StrategySpec,
@@ -124,8 +129,31 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
+@dataclass(frozen=True, slots=True)
+class _Snapshot:
+    """What one generation writes, captured before the next generation starts."""
+
+    generation: int
+    offspring: list[Member]
+    specs: list[StrategySpec]
+    payload: dict[str, Any]
+    n_trials: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    """A generation being written in the background, and its statistics event."""
+
+    future: Future[CheckpointWritten]
+    event: GenerationCompleted
+
+
 class Engine:
     """One run in one process: owns the evaluator, the state, the sinks and the run dir."""
+
+    # write generation g while g + 1 runs on Ray workers (False: the sequential order always,
+    # for the benchmark's A/B; see _overlapping)
+    overlap_writes = True
 
     def __init__(
         self,
@@ -170,6 +198,7 @@ class Engine:
             workers=self.config.workers(),
             ray_address=self.config.run.ray_address or None,
             memo_bytes=self.config.run.memo_megabytes * 2**20,
+            semantic_bytes=self.config.run.semantic_cache_megabytes * 2**20,
             on_worker_failure=lambda message: emit(self.sinks, WorkerFailed(message)),
         )
 
@@ -217,17 +246,51 @@ class Engine:
         if patience and state.generation >= 0 and state.stale_generations >= patience:
             return "stopped_early"
         assert self.step is not None
-        for generation in range(state.generation + 1, self.config.gp.generations + 1):
-            event = self.step.run(generation)
-            self.persist(state)
-            emit(self.sinks, event)
-            if patience and state.stale_generations >= patience:
-                emit(
-                    self.sinks,
-                    EarlyStopped(generation, patience, state.best_validation_score),
-                )
-                return "stopped_early"
+        # Generation g is written on a background thread while generation g + 1 is made and
+        # evaluated (with Ray the driver mostly waits there); its events follow once it is on
+        # disk. The snapshot (offspring, specs, checkpoint payload) is taken before g + 1
+        # starts, so the files are exactly those of the sequential order.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="evolve-persist") as writer:
+            pending: _Pending | None = None
+            try:
+                for generation in range(state.generation + 1, self.config.gp.generations + 1):
+                    event = self.step.run(generation)
+                    self._drain(pending)
+                    snapshot = self._snapshot(state)
+                    pending = _Pending(writer.submit(self._write, snapshot), event)
+                    if not self._overlapping():
+                        self._drain(pending)
+                        pending = None
+                    if patience and state.stale_generations >= patience:
+                        self._drain(pending)
+                        pending = None
+                        emit(
+                            self.sinks,
+                            EarlyStopped(generation, patience, state.best_validation_score),
+                        )
+                        return "stopped_early"
+                self._drain(pending)
+                pending = None
+            finally:
+                if pending is not None:  # interrupted or failed: finish the write in flight
+                    with _ignoring_interrupts():
+                        pending.future.exception()
         return "completed"
+
+    def _overlapping(self) -> bool:
+        """Write in the background only while Ray workers evaluate: the driver then waits on
+        Ray, and the write costs nothing. In-process evaluation runs ``nogil`` numba kernels
+        beside the writer thread, and a SIGINT/SIGTERM arriving then crashed the process
+        (SIGSEGV inside ``simulate_summary_nb``, about 1 run in 5 in the interrupt test, not
+        yet explained), so it keeps the sequential order."""
+        ray = self.config.workers() > 1 or bool(self.config.run.ray_address)
+        return self.overlap_writes and ray
+
+    def _drain(self, pending: _Pending | None) -> None:
+        """Wait for a background write; emit its checkpoint and generation events."""
+        if pending is not None:
+            emit(self.sinks, pending.future.result())
+            emit(self.sinks, pending.event)
 
     def pareto_size(self, state: EngineState) -> int | None:
         """Return the size of the population's first front (None before generation 0)."""
@@ -243,19 +306,34 @@ class Engine:
 
     def persist(self, state: EngineState) -> None:
         """Write generation ``state.generation``: lineage, hall of fame, checkpoint, run.json."""
-        generation = state.generation
+        emit(self.sinks, self._write(self._snapshot(state)))
+
+    def _snapshot(self, state: EngineState) -> _Snapshot:
+        """Capture what generation ``state.generation`` writes (before the next one starts)."""
         assert self.step is not None
-        self.lineage_store.append_generation(generation, self.step.offspring)
-        write_hall_of_fame(self.run_dir.hall_of_fame_path, generation, self.specs(state))
+        return _Snapshot(
+            generation=state.generation,
+            offspring=list(self.step.offspring),
+            specs=self.specs(state),
+            payload=state.to_payload(self.step.rng),
+            n_trials=state.n_trials,
+        )
+
+    def _write(self, snapshot: _Snapshot) -> CheckpointWritten:
+        """Write a snapshot in the persistence order: lineage part, hall_of_fame.json,
+        checkpoint (the commit point), run.json; return the checkpoint event (not emitted)."""
+        generation = snapshot.generation
+        self.lineage_store.append_generation(generation, snapshot.offspring)
+        write_hall_of_fame(self.run_dir.hall_of_fame_path, generation, snapshot.specs)
         begin = time.perf_counter()
-        path = save_checkpoint(self.run_dir, generation, state.to_payload(self.step.rng))
+        path = save_checkpoint(self.run_dir, generation, snapshot.payload)
         seconds = time.perf_counter() - begin
         self.manifest.generation = generation
-        self.manifest.n_evaluated = state.n_trials
+        self.manifest.n_evaluated = snapshot.n_trials
         self.manifest.elapsed_seconds = self.elapsed_seconds()
         self.manifest.updated_at = utc_timestamp()
         self.run_dir.write_manifest(self.manifest)
-        emit(self.sinks, CheckpointWritten(generation, str(path), seconds))
+        return CheckpointWritten(generation, str(path), seconds)
 
     def elapsed_seconds(self) -> float:
         """Return the run's running time over all its sessions so far."""

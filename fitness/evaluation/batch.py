@@ -6,9 +6,10 @@ the order of the texts given, so they are bit-identical for any number of worker
 
 Ray notes: a local instance (``address=None``) is started with ``num_cpus=n_workers``, no
 dashboard and Ray's default token authentication (its warning muted); ``NUMBA_CACHE_DIR`` set by
-the caller is inherited by local workers. On a cluster (``address="ray://…"`` or ``"auto"``)
-every node needs this package installed and should set ``NUMBA_CACHE_DIR`` to a writable local
-path, or each worker compiles its kernels once (seconds) on start.
+the caller is inherited by local workers. On a cluster (``address="host:port"``, ``"auto"`` or
+``"ray://…"``) every node needs this package installed and should set ``NUMBA_CACHE_DIR`` to a
+writable local path, or each worker compiles its kernels once (seconds) on start; the token
+and every connection failure are handled by ``fitness.evaluation.ray_connect``.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any, Self
 from fitness.errors import ParallelConfigError
 from fitness.evaluation.evaluator import (
     DEFAULT_MEMO_BYTES,
+    DEFAULT_SEMANTIC_BYTES,
     ChunkOutcome,
     Counters,
     EvaluationWorker,
@@ -36,10 +38,12 @@ from fitness.evaluation.evaluator import (
 from fitness.evaluation.funding import check_funding_bars, check_stored_funding
 from fitness.evaluation.market import Market
 from fitness.evaluation.objectives import FitnessConfig
+from fitness.evaluation.ray_connect import connection_error, enable_token_auth, probe_address
 from fitness.evaluation.strategy import Evaluation
 
 __all__ = [
     "DEFAULT_MEMO_BYTES",
+    "DEFAULT_SEMANTIC_BYTES",
     "ChunkOutcome",
     "Counters",
     "EvaluationWorker",
@@ -65,7 +69,12 @@ _RAY_AUTH_LOGGER = "ray._private.authentication.authentication_token_setup"
 def _init_ray(ray: Any, n_workers: int, address: str | None) -> None:
     quiet = {"logging_level": logging.WARNING, "log_to_driver": False}
     if address:
-        ray.init(address=address, **quiet)
+        probe_address(address)
+        enable_token_auth()
+        try:
+            ray.init(address=address, **quiet)
+        except (ConnectionError, RuntimeError, ValueError, ray.exceptions.RayError) as e:
+            raise connection_error(address, e, ray) from e
         return
     auth_logger = logging.getLogger(_RAY_AUTH_LOGGER)
     level = auth_logger.level
@@ -99,8 +108,8 @@ class RayEvaluator:
         A chunk whose worker died more than this many times raises ``RuntimeError``.
     on_worker_failure : callable, optional
         Called with a one-line message each time a worker dies (the engine logs an event).
-    memo_bytes : int
-        Budget of each worker's subtree memo.
+    memo_bytes, semantic_bytes : int
+        Budgets of each worker's subtree memo and semantic cache.
 
     Attributes
     ----------
@@ -121,6 +130,7 @@ class RayEvaluator:
         max_chunk_retries: int = 3,
         on_worker_failure: Callable[[str], None] | None = None,
         memo_bytes: int = DEFAULT_MEMO_BYTES,
+        semantic_bytes: int = DEFAULT_SEMANTIC_BYTES,
     ) -> None:
         if n_workers < 1:
             raise ValueError(f"RayEvaluator: n_workers must be >= 1, found {n_workers}")
@@ -155,6 +165,7 @@ class RayEvaluator:
             )
         self._actor_class = ray.remote(num_cpus=1, max_restarts=0)(EvaluationWorker)
         self._arguments = (ray.put(market), config, memo_bytes)
+        self._semantic_bytes = semantic_bytes
         self._actors = [self._new_actor() for _ in range(n_workers)]
         try:
             self._pids = ray.get(
@@ -170,7 +181,9 @@ class RayEvaluator:
         self.startup_seconds = time.perf_counter() - started
 
     def _new_actor(self) -> Any:
-        return self._actor_class.remote(*self._arguments, dedicated_process=True)
+        return self._actor_class.remote(
+            *self._arguments, semantic_bytes=self._semantic_bytes, dedicated_process=True
+        )
 
     def worker_pids(self) -> list[int]:
         """Return the process id of each current worker (the tests kill one)."""
@@ -232,7 +245,7 @@ class RayEvaluator:
                         ) from e
                 queue.extendleft(sorted(lost, reverse=True))
                 continue
-            self._stats.add(outcome.counters)
+            self._stats.add(outcome.counters, outcome.peak_rss_bytes)
             if outcome.error is not None:
                 raise outcome.error
             results[chunk] = outcome.evaluations
@@ -309,6 +322,7 @@ def make_evaluator(
     workers: int,
     ray_address: str | None = None,
     memo_bytes: int = DEFAULT_MEMO_BYTES,
+    semantic_bytes: int = DEFAULT_SEMANTIC_BYTES,
     on_worker_failure: Callable[[str], None] | None = None,
 ) -> Evaluator:
     """Return a ``SerialEvaluator`` for ``workers <= 1`` without an address, else a Ray one.
@@ -326,7 +340,7 @@ def make_evaluator(
     check_funding_bars(market.series, config.costs)
     check_stored_funding(market.series, config.costs)
     if workers <= 1 and not ray_address:
-        return SerialEvaluator(market, config, memo_bytes=memo_bytes)
+        return SerialEvaluator(market, config, memo_bytes=memo_bytes, semantic_bytes=semantic_bytes)
     return RayEvaluator(
         market,
         config,
@@ -334,4 +348,5 @@ def make_evaluator(
         address=ray_address or None,
         on_worker_failure=on_worker_failure,
         memo_bytes=memo_bytes,
+        semantic_bytes=semantic_bytes,
     )

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import gc
 import os
+import resource
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -26,6 +28,7 @@ from fitness.evaluation.semantic import SemanticCache, TargetFingerprint
 from fitness.evaluation.strategy import Evaluation, evaluate
 
 DEFAULT_MEMO_BYTES = 256 * 2**20
+DEFAULT_SEMANTIC_BYTES = SemanticCache.DEFAULT_MAX_BYTES
 DEDICATED_GC_THRESHOLDS = (10_000, 50, 50)  # Python's defaults are (700, 10, 10)
 
 
@@ -38,7 +41,8 @@ class EvaluatorStats:
     are summed over workers (including replaced ones, up to their last finished chunk), and
     so are ``worker_seconds`` (wall time workers spent evaluating chunks) and
     ``worker_cpu_seconds`` (their CPU time: below ``worker_seconds`` when other processes
-    share the cores).
+    share the cores); ``worker_peak_rss_bytes`` is the largest peak resident set size any
+    worker process reported (the driver's own for the serial evaluator).
     """
 
     n_evaluations: int = 0
@@ -51,6 +55,7 @@ class EvaluatorStats:
     seconds: float = 0.0
     worker_seconds: float = 0.0
     worker_cpu_seconds: float = 0.0
+    worker_peak_rss_bytes: int = 0
 
     @property
     def memo_hit_rate(self) -> float:
@@ -74,8 +79,9 @@ class EvaluatorStats:
         """Return ``worker_seconds / (n_workers · seconds)``: the share of time workers computed."""
         return self.worker_seconds / (self.n_workers * self.seconds) if self.seconds > 0 else 0.0
 
-    def add(self, counters: Counters) -> None:
-        """Add one chunk's counter deltas."""
+    def add(self, counters: Counters, peak_rss_bytes: int = 0) -> None:
+        """Add one chunk's counter deltas; keep the largest worker peak RSS."""
+        self.worker_peak_rss_bytes = max(self.worker_peak_rss_bytes, peak_rss_bytes)
         self.memo_hits += counters.memo_hits
         self.memo_misses += counters.memo_misses
         self.semantic_hits += counters.semantic_hits
@@ -121,18 +127,28 @@ class Counters(NamedTuple):
 
 
 class ChunkOutcome(NamedTuple):
-    """What a worker returns for a chunk: evaluations in order, counters, or an input error."""
+    """What a worker returns for a chunk: evaluations in order, counters, or an input error,
+    and the worker process's peak resident set size so far."""
 
     evaluations: tuple[Evaluation, ...]
     counters: Counters
     error: primitives.ExpressionError | None
+    peak_rss_bytes: int = 0
+
+
+def peak_rss_bytes() -> int:
+    """Return this process's peak resident set size in bytes (``getrusage``'s ``ru_maxrss``)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(peak if sys.platform == "darwin" else peak * 1024)  # bytes on macOS, KiB else
 
 
 class EvaluationWorker:
     """One worker's state: the market, the config, its own subtree memo and semantic cache.
 
     Used in-process by :class:`SerialEvaluator` and as the Ray actor class of
-    :class:`RayEvaluator`. The constructor loads every numba kernel (``primitives.warmup``).
+    :class:`RayEvaluator`; ``memo_bytes`` and ``semantic_bytes`` are the byte budgets of the
+    subtree memo and the semantic cache, the two things that grow in a worker. The constructor
+    loads every numba kernel (``primitives.warmup``).
     With ``dedicated_process`` (Ray actors) it then freezes the objects that exist (imports,
     the market) out of the cyclic garbage collector and makes young-generation collections
     rarer: full collections otherwise walk Ray's ~200,000 objects again and again, which cost
@@ -145,6 +161,7 @@ class EvaluationWorker:
         config: FitnessConfig,
         memo_bytes: int,
         *,
+        semantic_bytes: int = DEFAULT_SEMANTIC_BYTES,
         dedicated_process: bool = False,
     ) -> None:
         primitives.warmup()
@@ -153,7 +170,7 @@ class EvaluationWorker:
         self.market = market
         self.config = config
         self.memo = primitives.Memo(memo_bytes)
-        self.cache = SemanticCache()
+        self.cache = SemanticCache(max_bytes=semantic_bytes)
         self.seconds = 0.0
         self.cpu_seconds = 0.0
         if dedicated_process:
@@ -201,8 +218,8 @@ class EvaluationWorker:
                 for text in texts
             )
         except primitives.ExpressionError as e:
-            return ChunkOutcome((), self._since(before, wall, cpu), e)
-        return ChunkOutcome(evaluations, self._since(before, wall, cpu), None)
+            return ChunkOutcome((), self._since(before, wall, cpu), e, peak_rss_bytes())
+        return ChunkOutcome(evaluations, self._since(before, wall, cpu), None, peak_rss_bytes())
 
     def _since(self, before: Counters, wall: float, cpu: float) -> Counters:
         self.seconds += time.perf_counter() - wall
@@ -228,14 +245,19 @@ class SerialEvaluator:
     ----------
     market, config
         As for ``fitness.evaluate``.
-    memo_bytes : int
-        Budget of the subtree memo.
+    memo_bytes, semantic_bytes : int
+        Budgets of the subtree memo and of the semantic cache.
     """
 
     def __init__(
-        self, market: Market, config: FitnessConfig, *, memo_bytes: int = DEFAULT_MEMO_BYTES
+        self,
+        market: Market,
+        config: FitnessConfig,
+        *,
+        memo_bytes: int = DEFAULT_MEMO_BYTES,
+        semantic_bytes: int = DEFAULT_SEMANTIC_BYTES,
     ) -> None:
-        self._worker = EvaluationWorker(market, config, memo_bytes)
+        self._worker = EvaluationWorker(market, config, memo_bytes, semantic_bytes=semantic_bytes)
         self._stats = EvaluatorStats(n_workers=1)
 
     def evaluate(self, texts: Sequence[str], *, include_holdout: bool = False) -> list[Evaluation]:
@@ -249,7 +271,7 @@ class SerialEvaluator:
         started = time.perf_counter()
         unique, positions = unique_texts(texts)
         outcome = self._worker.run(unique, include_holdout)
-        self._stats.add(outcome.counters)
+        self._stats.add(outcome.counters, outcome.peak_rss_bytes)
         self._stats.seconds += time.perf_counter() - started
         if outcome.error is not None:
             raise outcome.error

@@ -29,3 +29,41 @@ def test_run_when_one_or_two_workers_then_identical_hall_of_fame_bytes(tmp_path:
     assert serial[0] == parallel[0]  # hall_of_fame.json bytes
     assert serial[1] == parallel[1]  # final checkpoint's population
     assert serial[2] == parallel[2]  # every lineage row
+
+
+@pytest.mark.ray
+def test_run_when_ray_workers_interrupted_during_background_write_then_exit_3_and_resume_equal(
+    tmp_path: Path,
+) -> None:
+    """With Ray workers a generation is written while the next one runs: Ctrl-C waits for the
+    write in flight, names a safe generation, and the resumed run equals an uninterrupted one."""
+    import signal
+    import time
+
+    from tests.integration.test_run_cli import start_evolve
+
+    config = write_config(tmp_path, generations=8)
+    reference_dir = tmp_path / "reference" / "run"
+    done = run_evolve(
+        "run", "--config", str(config), "--run-dir", str(reference_dir), "--workers", "1",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    run_dir = tmp_path / "interrupted" / "run"
+    process = start_evolve(
+        "run", "--config", str(config), "--run-dir", str(run_dir), "--workers", "2", "--plain",
+        cwd=tmp_path,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not (run_dir / "checkpoints" / "gen-000002.json").exists():
+        assert process.poll() is None and time.monotonic() < deadline, "no checkpoint 2"
+        time.sleep(0.005)
+
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+
+    assert process.returncode == 3, err
+    assert "is safe" in err and "Traceback" not in err
+    resumed = run_evolve("run", "--run-dir", str(run_dir), "--resume", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    assert final_state(run_dir) == final_state(reference_dir)

@@ -181,3 +181,36 @@ def test_restore_rng_states_when_garbage_then_checkpoint_error():
     good = rng_state_to_json(random.getstate(), np.random.default_rng(0))
     with pytest.raises(CheckpointError, match="unknown bit generator"):
         restore_rng_states({**good, "numpy": {**good["numpy"], "bit_generator": "Evil"}})
+
+
+def test_checkpoint_when_format_1_file_then_still_read_and_checksum_verified(run_dir):
+    import hashlib
+
+    state = state_of(4)
+    payload = json.dumps(state, indent=1, allow_nan=True, ensure_ascii=True)
+    digest = hashlib.sha256(payload.encode("ascii")).hexdigest()
+    header = json.dumps(
+        {"format": "evolve-checkpoint", "format_version": 1, "generation": 4,
+         "payload_sha256": digest},
+        indent=1,
+    )  # fmt: skip
+    path = run_dir.checkpoints_dir / "gen-000004.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f'{header[:-2]},\n "payload": {payload}\n}}\n')
+
+    generation, loaded = read_checkpoint(path)
+
+    assert generation == 4 and loaded["counter"] == 2**80 + 4
+    path.write_text(path.read_text().replace("rsi(close, 14)", "rsi(close, 15)"))
+    with pytest.raises(CheckpointError, match="checksum mismatch"):
+        read_checkpoint(path)
+
+
+def test_checkpoint_file_when_population_then_one_member_per_line(run_dir):
+    members = [{"text": f"sma(close, {n})", "objectives": [0.1 * n, math.nan]} for n in range(3)]
+
+    path = save_checkpoint(run_dir, 1, {"population": members, "counters": {"n": 3}})
+
+    lines = path.read_text().splitlines()
+    assert sum(1 for line in lines if line.lstrip().startswith('{"text": "sma(close,')) == 3
+    assert read_checkpoint(path)[1]["population"][2]["objectives"][0] == 0.1 * 2

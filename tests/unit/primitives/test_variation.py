@@ -143,3 +143,21 @@ def test_structural_similarity_when_one_window_differs_then_shares_the_other_sub
     # 9 series nodes each; shared: close x3, rsi(close, 14), lt(...) -> 5 / (9 + 9 - 5)
     assert value == pytest.approx(5 / 13)
     assert primitives.structural_similarity(a, "long_only(weekend)") == 0.0
+
+
+def test_subtree_similarity_when_random_multisets_then_counter_and_over_or() -> None:
+    from collections import Counter
+
+    from primitives.variation import subtree_similarity
+
+    rng = np.random.default_rng(5)
+    for _ in range(500):
+        first = Counter(
+            {f"t{k}": int(rng.integers(1, 4)) for k in rng.choice(8, rng.integers(0, 6))}
+        )
+        second = Counter(
+            {f"t{k}": int(rng.integers(1, 4)) for k in rng.choice(8, rng.integers(0, 6))}
+        )
+        union = sum((first | second).values())  # the textbook form, built with Counter
+        expected = sum((first & second).values()) / union if union else 1.0
+        assert subtree_similarity(first, second) == expected == subtree_similarity(second, first)

@@ -128,7 +128,14 @@ def test_digest_when_only_non_result_keys_change_then_unchanged() -> None:
     config = RunConfig()
     changed = RunConfig(
         gp={"generations": 99},
-        run={"workers": 7, "ray_address": "ray://x:1", "runs_root": "/r", "memo_megabytes": 1},
+        run={
+            "workers": 7,
+            "ray_address": "ray://x:1",
+            "runs_root": "/r",
+            "memo_megabytes": 1,
+            "semantic_cache_megabytes": 2,
+            "result_cache_megabytes": 3,
+        },
     )
 
     assert changed.digest() == config.digest()

@@ -61,3 +61,26 @@ def test_hall_of_fame_when_run_then_members_evaluated_and_compiled_once(
     assert {spec.expression: compiled[spec.expression] for spec in specs} == {
         spec.expression: 1 for spec in specs
     }
+
+
+def test_result_cache_when_budget_small_then_bytes_stay_within_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from evolve.engine import generation
+
+    steps: list[generation.GenerationStep] = []
+    original = generation.GenerationStep.__init__
+
+    def recording(self: generation.GenerationStep, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        steps.append(self)
+
+    monkeypatch.setattr(generation.GenerationStep, "__init__", recording)
+    budget = 2**20  # 1 MiB: about 100 evaluations of this market
+
+    new_run(small_config(run={"result_cache_megabytes": 1}), run_dir=tmp_path / "r")
+
+    (step,) = steps
+    cache = step._cache
+    assert 0 < cache.bytes <= budget and len(cache) < 24 * 4  # evicted: 4 generations of 24
+    assert cache.bytes == sum(fitness.evaluation_bytes(cache.get(key)) for key in list(cache))
