@@ -32,11 +32,12 @@ def test_run_when_one_or_two_workers_then_identical_hall_of_fame_bytes(tmp_path:
 
 
 @pytest.mark.ray
-def test_run_when_ray_workers_interrupted_during_background_write_then_exit_3_and_resume_equal(
+def test_run_when_ray_workers_interrupted_then_exit_3_and_resume_equal(
     tmp_path: Path,
 ) -> None:
-    """With Ray workers a generation is written while the next one runs: Ctrl-C waits for the
-    write in flight, names a safe generation, and the resumed run equals an uninterrupted one."""
+    """With Ray workers Ctrl-C lands between or inside generations (the writes are sequential:
+    ``Engine.overlap_writes`` is off), names a safe generation, and the resumed run equals an
+    uninterrupted one."""
     import signal
     import time
 
