@@ -248,7 +248,10 @@ def run_ls(args: argparse.Namespace) -> int:
         if info.problem:
             console.print(f"damaged: {info.name}: {info.problem}")
     if not any(not info.is_bundled for info in datasets):
-        console.print(f"no datasets in {home} yet; add one with `evolve data import` or `fetch`")
+        console.print(
+            f"only the bundled datasets so far: none stored in {home}; add one with "
+            "`evolve data import` or `evolve data fetch`"
+        )
     return 0
 
 

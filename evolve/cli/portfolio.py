@@ -52,6 +52,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def portfolio_command(args: argparse.Namespace) -> int:
     """Build the portfolio, write it and print its summary."""
+    from evolve.cli.paper import no_promoted_specs
     from evolve.promotion.holdout import run_holdout_returns
     from evolve.promotion.portfolio import PortfolioLimits, build_portfolio
     from fitness.data.atomic import write_text_atomic
@@ -62,7 +63,7 @@ def portfolio_command(args: argparse.Namespace) -> int:
     for run in args.runs:
         files = sorted((Path(run) / "promoted").glob("*.json"))
         if not files:
-            raise UsageError(f"{run}: no promoted/*.json (run evolve promote on it first)")
+            raise UsageError(no_promoted_specs(Path(run)))
         specs = [load_spec(f) for f in files]
         for spec, file in zip(specs, files, strict=True):
             if spec.id in paths:

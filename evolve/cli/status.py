@@ -31,7 +31,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--state",
         type=Path,
         metavar="PATH",
-        help="state file (default <data home>/paper/account.sqlite)",
+        help="state file (default: the one account file under the data home: paper, replay, "
+        "demo or live)",
     )
     parser.add_argument("--json", action="store_true", help="print the status as JSON")
     add_option(parser, "home")
@@ -107,10 +108,32 @@ def read_status(path: Path) -> dict[str, Any]:
         store.close()
 
 
+def _default_state(args: argparse.Namespace) -> Path:
+    # --state, else the one account file the other commands write by default
+    if args.state:
+        return Path(args.state)
+    home = resolve_home(args.home)
+    tried = [
+        home / "paper" / "account.sqlite",
+        home / "paper" / "replay.sqlite",
+        home / "demo" / "account.sqlite",
+        home / "live" / "account.sqlite",
+    ]
+    found = [path for path in tried if path.is_file()]
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        return tried[0]  # read_status names it and says there is no account there
+    raise UsageError(
+        "several account state files: "
+        + ", ".join(str(path) for path in found)
+        + "; pass --state PATH"
+    )
+
+
 def status_command(args: argparse.Namespace) -> int:
     """Print the status table (or JSON)."""
-    path = Path(args.state) if args.state else resolve_home(args.home) / "paper" / "account.sqlite"
-    status = read_status(path)
+    status = read_status(_default_state(args))
     if args.json:
         print(json.dumps(status, indent=2, allow_nan=True))
         return 0

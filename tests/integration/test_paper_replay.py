@@ -249,3 +249,29 @@ def test_paper_when_replay_state_reused_for_live_bars_or_records_then_refused(
             Runner(store, _LiveStub((series.symbol,)), [strategy], equity=10_000.0)  # type: ignore[arg-type]
     finally:
         store.close()
+
+
+def test_status_when_only_a_default_replay_state_exists_then_it_is_read(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    store_dataset(home, n_bars=60)
+    path, spec = write_spec(tmp_path / "specs", "long_only(gt(close, open))", fitness.CostModel())
+    assert run(capsys, "paper", str(path), "--replay", DATASET, "--home", str(home))[0] == 0
+
+    code, out, err = run(capsys, "status", "--home", str(home), "--json")
+
+    assert code == 0, err
+    assert spec.id in out
+
+
+def test_paper_when_run_promoted_nothing_then_exit_2_says_so(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    run_dir = tmp_path / "run"
+    (run_dir / "promoted").mkdir(parents=True)
+    (run_dir / "promotion.json").write_text("{}", "utf-8")
+
+    for command in (("paper", str(run_dir)), ("portfolio", str(run_dir))):
+        code, _, err = run(capsys, *command)
+        assert code == 2 and "promoted none of the candidates" in err, err
