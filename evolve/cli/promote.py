@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -176,4 +177,29 @@ def report_command(args: argparse.Namespace) -> int:
     html_path, markdown_path = regenerate_reports(run_dir.path)
     print(f"report:   {html_path}")
     print(f"markdown: {markdown_path}")
+    stale = _stale_evidence(run_dir)
+    if stale:
+        print(f"warning: {stale}", file=sys.stderr)
     return 0
+
+
+def _stale_evidence(run_dir: Any) -> str | None:
+    # a run extended after its promotion has a new hall of fame: the report would mislead
+    import json
+
+    from populations import read_hall_of_fame
+
+    try:
+        evidence = json.loads((run_dir.path / "promotion.json").read_text("utf-8"))
+        _, members = read_hall_of_fame(run_dir.hall_of_fame_path)
+    except (OSError, ValueError):
+        return None
+    judged = {str(c.get("id")) for c in evidence.get("candidates", []) if isinstance(c, dict)}
+    current = {member.id for member in members}
+    if judged == current:
+        return None
+    return (
+        f"promotion.json judged {len(judged)} candidates, but the run's hall of fame now holds "
+        f"{len(current)} ({len(current - judged)} not judged): the run changed after its "
+        f"promotion (extended?); run `evolve promote {run_dir.path}` again"
+    )

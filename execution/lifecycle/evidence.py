@@ -181,7 +181,8 @@ def decide_deploy(
         baseline is not None,
         None if baseline is None else float(baseline.n_days),
         None,
-        "no holdout baseline (expected the spec's holdout daily returns)"
+        "no holdout baseline (expected the spec's holdout daily returns: keep the spec in its "
+        "run directory, or pass --baseline DATASET [--baseline-from T] [--baseline-to T])"
         if baseline is None
         else f"holdout baseline: {baseline.n_days} days from {baseline.source}",
     )

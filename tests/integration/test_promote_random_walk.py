@@ -120,3 +120,22 @@ def test_random_walk_when_promoted_then_events_and_statistics_recorded(
     assert search["n_effective_average_correlation"] > 0 and search["periods"] == "day"
     assert search["expected_max_sharpe"] > 0 and search["pbo"]["n_combinations"] > 0
     assert set(search["spa"]["benchmark"]) == {"flat", "buy_and_hold"}
+
+
+def test_report_when_hall_of_fame_changed_after_promotion_then_warns_to_promote_again(
+    promoted_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import shutil
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(promoted_run, run_dir)
+    code, _, err = evolve_cli(capsys, "report", str(run_dir))
+    assert code == 0 and "warning" not in err
+    hall = json.loads((run_dir / "hall_of_fame.json").read_text())
+    hall["members"] = hall["members"][:-1]  # as if an extension had changed the hall of fame
+    (run_dir / "hall_of_fame.json").write_text(json.dumps(hall), "utf-8")
+
+    code, _, err = evolve_cli(capsys, "report", str(run_dir))
+
+    assert code == 0
+    assert "warning: promotion.json judged" in err and f"evolve promote {run_dir}" in err
