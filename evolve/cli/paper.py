@@ -94,16 +94,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(handler=paper_command)
 
 
-def no_promoted_specs(run: Path) -> str:
-    """Return why a run directory has nothing to trade (promoted none, or never promoted)."""
-    if (run / "promotion.json").is_file():
-        return (
-            f"{run}: its promotion promoted none of the candidates (see {run / 'report.html'}); "
-            "there is no promoted spec to trade"
-        )
-    return f"{run}: no promoted/*.json (run evolve promote on it first)"
-
-
 def load_promoted(paths: Sequence[str]) -> list[Any]:
     """Return the promoted specs named by files or run directories (refusing anything else)."""
     import primitives
@@ -115,6 +105,8 @@ def load_promoted(paths: Sequence[str]) -> list[Any]:
         if path.is_dir():
             found = sorted((path / "promoted").glob("*.json"))
             if not found:
+                from evolve.promotion.run_inputs import no_promoted_specs
+
                 raise UsageError(no_promoted_specs(path))
             files.extend(found)
         else:

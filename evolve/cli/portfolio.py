@@ -52,9 +52,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def portfolio_command(args: argparse.Namespace) -> int:
     """Build the portfolio, write it and print its summary."""
-    from evolve.cli.paper import no_promoted_specs
     from evolve.promotion.holdout import run_holdout_returns
     from evolve.promotion.portfolio import PortfolioLimits, build_portfolio
+    from evolve.promotion.run_inputs import no_promoted_specs
     from fitness.data.atomic import write_text_atomic
     from populations.spec import load_spec
 

@@ -81,3 +81,13 @@ def _check_datasets(manifest: RunManifest, inputs: MarketInputs, run_dir: RunDir
                 f"({run_dir.run_json_path}); the holdout must be the bars the run was split "
                 "on — restore the original data to promote this run"
             )
+
+
+def no_promoted_specs(run: Path) -> str:
+    """Return why a run directory has nothing to trade (promoted none, or never promoted)."""
+    if (run / "promotion.json").is_file():
+        return (
+            f"{run}: its promotion promoted none of the candidates (see {run / 'report.html'}); "
+            "there is no promoted spec to trade"
+        )
+    return f"{run}: no promoted/*.json (run evolve promote on it first)"
