@@ -134,6 +134,7 @@ def holm_levels(p_values: Sequence[float | None], alpha: float) -> list[float]:
     if not 0.0 <= alpha <= 1.0:
         raise ValueError(f"holm_levels: expected alpha in [0, 1], found {alpha}")
     n_tests = len(p_values)
+    # ignore[arg-type] below: p may be None for mypy, but finite_or_none(p) is None excludes it
     values = [1.0 if finite_or_none(p) is None else float(p) for p in p_values]  # type: ignore[arg-type]
     order = sorted(range(n_tests), key=lambda k: (values[k], k))
     levels = [0.0] * n_tests

@@ -251,6 +251,8 @@ class LiveBroker:
         fee = trade.get("fee") or {}
         cost = float(fee.get("cost") or 0.0) if isinstance(fee, dict) else 0.0
         trade_id, symbol = str(trade.get("id")), str(trade.get("symbol"))
+        # ignore[arg-type]/[call-overload] below: ccxt's unified trade is an untyped dict whose
+        # amount, price and timestamp are numbers by ccxt's contract
         qty = sign * float(trade.get("amount") or 0.0)  # type: ignore[arg-type]
         price = float(trade.get("price") or 0.0)  # type: ignore[arg-type]
         time_ms = int(trade.get("timestamp") or 0)  # type: ignore[call-overload]

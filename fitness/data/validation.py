@@ -50,6 +50,7 @@ def plain(value: object) -> str:
     reads back to the same value, so a message still names the exact cell content.
     """
     try:
+        # ignore[arg-type] below: any cell value; float() raises on a non-number, caught below
         return repr(float(value))  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return repr(value)
