@@ -4,7 +4,7 @@ carries it) earned on the days the candidates were judged on.
 Schema 2 documents carry each candidate's daily ``curve`` and the ``buy_and_hold`` curve over
 the whole timeline, and the holdout's calendar span in ``segments``. The buy-and-hold line is
 derived from those with the formulas the promoter uses for candidates (total return =
-last / first equity − 1; annualised Sharpe = mean / std(ddof=1) · √365 of the daily returns),
+last / first equity − 1; annualised Sharpe of the daily returns by ``fitness.stats``, √365),
 so a candidate and the baseline are compared on one footing. A document-level ``baselines``
 block (``{"buy_and_hold": {...}, "funding_carry": {...}}`` with ``holdout_return``,
 ``holdout_sharpe`` and ``max_drawdown``), if the promoter writes one, is used as is.
@@ -12,16 +12,15 @@ block (``{"buy_and_hold": {...}, "funding_carry": {...}}`` with ``holdout_return
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from evolve.numbers import finite_or_none
+from evolve.promotion import replays
 from evolve.promotion.document import CandidateDocument, PromotionDocument
 from evolve.reports.text import elements, get, objects
 
-DAYS_PER_YEAR = 365.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,12 +71,15 @@ def holdout_line(
     marks = np.asarray(([before[-1]] if before else []) + inside, dtype=np.float64)
     if marks.size < 3 or np.any(marks <= 0.0):
         return None
-    daily = marks[1:] / marks[:-1] - 1.0
-    std = float(daily.std(ddof=1))
-    sharpe = float(daily.mean()) / std * math.sqrt(DAYS_PER_YEAR) if std > 0.0 else None
-    drawdown = float(np.max(1.0 - marks / np.maximum.accumulate(marks)))
+    # the promoter's own baseline summary: one Sharpe, one drawdown, one return formula
+    block = replays.baseline_block(marks[1:] / marks[:-1] - 1.0, source)
     return HoldoutLine(
-        name, float(marks[-1] / marks[0] - 1.0), sharpe, drawdown, int(daily.size), source
+        name,
+        block["holdout_return"],
+        block["holdout_sharpe"],
+        block["max_drawdown"],
+        block["n_days"],
+        source,
     )
 
 
