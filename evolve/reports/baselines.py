@@ -22,7 +22,6 @@ from evolve.promotion.document import CandidateDocument, PromotionDocument
 from evolve.reports.text import elements, get, objects
 
 
-
 @dataclass(frozen=True, slots=True)
 class HoldoutLine:
     """One equity line restricted to the holdout: return, annualised Sharpe, max drawdown."""
@@ -148,3 +147,9 @@ def candidate_line(document: PromotionDocument, candidate: CandidateDocument) ->
         line.n_days,
         line.source,
     )
+
+
+def daily_max_drawdown(document: PromotionDocument, candidate: CandidateDocument) -> float | None:
+    """Return the maximum drawdown of the candidate's daily holdout curve (as the baselines')."""
+    line = candidate_line(document, candidate)
+    return None if line is None else line.max_drawdown

@@ -20,7 +20,7 @@ from typing import Any
 from markupsafe import Markup
 
 from evolve.promotion.document import CandidateDocument, PromotionDocument
-from evolve.reports.baselines import HoldoutLine, baselines, candidate_line
+from evolve.reports.baselines import HoldoutLine, baselines, candidate_line, daily_max_drawdown
 from evolve.reports.blocks import Block, Cell, Figure, Table, Text, cells
 from evolve.reports.candidate_section import candidate_blocks
 from evolve.reports.charts import figures
@@ -84,7 +84,7 @@ def _row(document: PromotionDocument, cluster: Cluster) -> list[Cell]:
         Cell(_dash(probability(psr))),
         Cell(_dash(fmt(get(extra, "statistics", "holdout_annual_sharpe"), "ratio"))),
         Cell(_dash(fmt(get(extra, "statistics", "n_holdout_trades"), "count"))),
-        Cell(_dash(_daily_drawdown(document, candidate))),
+        Cell(_dash(fmt(daily_max_drawdown(document, candidate), "percent"))),
         Cell(failed, css="gates"),
     ]
 
@@ -368,9 +368,3 @@ def render_html(document: PromotionDocument) -> str:
         sign_off=SIGN_OFF,
         css=template_source("report.css"),
     )
-
-
-def _daily_drawdown(document: PromotionDocument, candidate: CandidateDocument) -> str:
-    """Return the maximum drawdown of the candidate's daily holdout curve (as the baselines')."""
-    line = candidate_line(document, candidate)
-    return fmt(None if line is None else line.max_drawdown, "percent")

@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from evolve.promotion.document import CandidateDocument, PromotionDocument
-from evolve.reports.baselines import baselines, candidate_line
+from evolve.promotion.document import PromotionDocument
+from evolve.reports.baselines import baselines, candidate_line, daily_max_drawdown
 from evolve.reports.clusters import Cluster, clusters_of
 from evolve.reports.gates import failed_gates, failure_reasons, gate_cell, gate_explanation, verdict
 from evolve.reports.text import SIGN_OFF, fmt, get, probability, search_statistics_rows
@@ -125,7 +125,7 @@ def _summary(document: PromotionDocument, clusters: list[Cluster]) -> list[str]:
                 probability(psr),
                 fmt(get(extra, "statistics", "holdout_annual_sharpe"), "ratio"),
                 fmt(get(extra, "statistics", "n_holdout_trades"), "count"),
-                _daily_drawdown(document, c),
+                fmt(daily_max_drawdown(document, c), "percent"),
                 md_cell("; ".join(gate_cell(g) for g in failed_gates(c)) or "—"),
             ]
         )
@@ -194,9 +194,3 @@ def render_markdown(document: PromotionDocument) -> str:
         + ["## Sign-off", "", SIGN_OFF, ""]
     )
     return "\n".join(lines)
-
-
-def _daily_drawdown(document: PromotionDocument, candidate: CandidateDocument) -> str:
-    """Return the maximum drawdown of the candidate's daily holdout curve (as the baselines')."""
-    line = candidate_line(document, candidate)
-    return fmt(None if line is None else line.max_drawdown, "percent")
