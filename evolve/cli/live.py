@@ -21,6 +21,7 @@ from typing import Any
 from evolve.cli.data import resolve_home
 from evolve.cli.options import add_option
 from evolve.cli.paper import _interruptible, _weights, load_promoted
+from evolve.cli.status import account_file
 from evolve.errors import UsageError
 
 DEFAULT_MIN_RECORD_BARS = 168  # one week of 1h bars in paper or demo
@@ -82,30 +83,11 @@ def _state_path(args: argparse.Namespace, folder: str = "live") -> Path:
     return resolve_home(args.home) / folder / "account.sqlite"
 
 
-def _account_path(args: argparse.Namespace) -> Path:
-    # kill/unhalt: --state, else the one default account file that exists (live, demo, paper)
-    if args.state:
-        path = Path(args.state)
-        if not path.is_file():
-            raise UsageError(f"{path}: no account state file there; pass --state PATH")
-        return path
-    home = resolve_home(args.home)
-    found = [home / f / "account.sqlite" for f in ("live", "demo", "paper")]
-    found = [path for path in found if path.is_file()]
-    if len(found) != 1:
-        listed = ", ".join(str(path) for path in found) or f"none under {home}"
-        raise UsageError(
-            f"expected exactly one default account state file (live, demo or paper), found "
-            f"{listed}; pass --state PATH"
-        )
-    return found[0]
-
-
 def kill_command(args: argparse.Namespace) -> int:
     """Write an active halt row; the runner flattens and stops within one poll."""
     from execution.state import StateStore
 
-    path = _account_path(args)
+    path = account_file(args, replay=False)
     store = StateStore(path)
     try:
         halt_id = store.add_halt("evolve kill")
@@ -121,7 +103,7 @@ def unhalt_command(args: argparse.Namespace) -> int:
 
     if not args.confirm:
         raise UsageError("unhalt: pass --confirm (after checking the venue's positions)")
-    path = _account_path(args)
+    path = account_file(args, replay=False)
     store = StateStore(path)
     try:
         cleared = store.clear_halts()

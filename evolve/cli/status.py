@@ -108,32 +108,36 @@ def read_status(path: Path) -> dict[str, Any]:
         store.close()
 
 
-def _default_state(args: argparse.Namespace) -> Path:
-    # --state, else the one account file the other commands write by default
+def account_file(args: argparse.Namespace, *, replay: bool) -> Path:
+    """Return ``--state``, else the one default account file that exists under the data home
+    (``paper``, the paper ``replay`` when ``replay``, ``demo``, ``live``).
+
+    Raises
+    ------
+    UsageError
+        ``--state`` names no file, or there is no default account file or there are several.
+    """
     if args.state:
-        return Path(args.state)
+        path = Path(args.state)
+        if not path.is_file():
+            raise UsageError(f"{path}: no account state file there; pass --state PATH")
+        return path
     home = resolve_home(args.home)
-    tried = [
-        home / "paper" / "account.sqlite",
-        home / "paper" / "replay.sqlite",
-        home / "demo" / "account.sqlite",
-        home / "live" / "account.sqlite",
-    ]
+    tried = [home / "paper" / "account.sqlite"]
+    tried += [home / "paper" / "replay.sqlite"] if replay else []
+    tried += [home / "demo" / "account.sqlite", home / "live" / "account.sqlite"]
     found = [path for path in tried if path.is_file()]
-    if len(found) == 1:
-        return found[0]
-    if not found:
-        return tried[0]  # read_status names it and says there is no account there
-    raise UsageError(
-        "several account state files: "
-        + ", ".join(str(path) for path in found)
-        + "; pass --state PATH"
-    )
+    if len(found) != 1:
+        listed = ", ".join(str(path) for path in found) or f"none under {home}"
+        raise UsageError(
+            f"expected exactly one default account state file, found {listed}; pass --state PATH"
+        )
+    return found[0]
 
 
 def status_command(args: argparse.Namespace) -> int:
     """Print the status table (or JSON)."""
-    status = read_status(_default_state(args))
+    status = read_status(account_file(args, replay=True))
     if args.json:
         print(json.dumps(status, indent=2, allow_nan=True))
         return 0
