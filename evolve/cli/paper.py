@@ -192,6 +192,7 @@ def _paper(args: argparse.Namespace) -> int:
                 f"--replay {args.replay}: the dataset is {series.timeframe}, the "
                 f"specs trade {timeframe} (expected the specs' timeframe)"
             )
+        _notice_symbols(specs, series.symbol)
         start = parse_utc_ms(args.from_, "--from") if args.from_ else None
         stop_ms = parse_utc_ms(args.to, "--to") if args.to else None
         feed: Any = ReplayFeed([series], start_ms=start, stop_ms=stop_ms, grace_seconds=args.grace)
@@ -255,6 +256,18 @@ def _paper(args: argparse.Namespace) -> int:
             f"({state_path})"
         )
     return 0
+
+
+def _notice_symbols(specs: Sequence[Any], symbol: str) -> None:
+    """Say so when a replay trades a spec on other symbols than the ones it was judged on."""
+    for spec in specs:
+        judged = [str(s) for s in spec.data.get("symbols", [])]
+        if judged and judged != [symbol]:
+            print(
+                f"evolve paper: notice: strategy {spec.id} was judged on {', '.join(judged)}; "
+                f"this replay trades it on {symbol} only",
+                file=sys.stderr,
+            )
 
 
 def _refuse_retired(store: Any, specs: Sequence[Any]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -275,3 +276,21 @@ def test_paper_when_run_promoted_nothing_then_exit_2_says_so(
     for command in (("paper", str(run_dir)), ("portfolio", str(run_dir))):
         code, _, err = run(capsys, *command)
         assert code == 2 and "promoted none of the candidates" in err, err
+
+
+def test_paper_replay_when_spec_judged_on_other_symbols_then_a_notice_names_them(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    store_dataset(home, n_bars=200)
+    path, spec = write_spec(
+        tmp_path / "specs", "long_only(gt(close, sma(close, 10)))", fitness.CostModel()
+    )
+    document = json.loads(path.read_text())
+    document["data"]["symbols"] = ["SYNTHUSDT", "ETHUSDT"]
+    path.write_text(json.dumps(document))
+    argv = ("paper", str(path), "--replay", DATASET, "--home", str(home))
+    code, _, err = run(capsys, *argv, "--state", str(tmp_path / "a.sqlite"))
+    assert code == 0
+    assert f"strategy {spec.id} was judged on SYNTHUSDT, ETHUSDT" in err
+    assert "trades it on SYNTHUSDT only" in err
