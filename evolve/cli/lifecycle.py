@@ -142,13 +142,13 @@ def deploy_command(args: argparse.Namespace) -> int:
     from execution.state import StateStore
     from populations.spec import load_spec
 
-    spec = load_spec(Path(args.spec))
     config = lifecycle_config(
         args,
         min_record_days=args.min_record_days,
         max_record_days=args.max_record_days,
         min_consistency=args.min_consistency,
     )
+    spec = load_spec(Path(args.spec))
     state_path, record_path = _deploy_paths(args)
     store = StateStore(state_path)
     source = store

@@ -165,8 +165,8 @@ def live_command(args: argparse.Namespace) -> int:
     from execution.runner import StrategyRun, account_id_of
     from fitness import CostModel
 
+    monitor = lifecycle_config(args)  # a bad [lifecycle] value fails before anything else
     specs, weights = specs_and_weights(args)
-    monitor = lifecycle_config(args)
     try:
         limits = load_limits(args.risk)
     except (OSError, ValueError) as e:

@@ -176,8 +176,8 @@ def _paper(args: argparse.Namespace) -> int:
     from execution.state import StateStore
     from fitness import CostModel, load_bars
 
+    monitor = lifecycle_config(args)  # a bad [lifecycle] value fails before anything else
     specs, weights = specs_and_weights(args)
-    monitor = lifecycle_config(args)
     home = resolve_home(args.home)
     timeframes = {str(spec.data.get("timeframe", "")) for spec in specs}
     if len(timeframes) != 1:
