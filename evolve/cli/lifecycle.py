@@ -1,7 +1,8 @@
 """``evolve deploy SPEC --to paper|demo|live`` and ``evolve retire SPEC``: evidenced moves.
 
-The lifecycle state lives in the account's state file (``lifecycle_transitions``); the spec
-file stays as the promoter wrote it. ``execution`` is imported inside the handlers only.
+The lifecycle state lives in each account's state file (``lifecycle_transitions``, its
+ledger); a move into another account copies the strategy's history there. The spec file
+stays as the promoter wrote it. ``execution`` is imported inside the handlers only.
 """
 
 from __future__ import annotations
@@ -18,13 +19,18 @@ DEPLOY_EPILOG = """\
 examples:
   evolve deploy runs/RUN/promoted/ID.json --to paper         baseline: the run's holdout
   evolve deploy ID.json --to paper --baseline local/BTCUSDT-1h --baseline-from 2024-06-01
-  evolve deploy runs/RUN/promoted/ID.json --to demo          needs a paper record
+  evolve deploy runs/RUN/promoted/ID.json --to demo          needs the paper account's record
+  evolve deploy ID.json --to live --state live.sqlite --record demo.sqlite --config life.toml
   evolve retire runs/RUN/promoted/ID.json --reason "replaced by ID2"
 
-Moving up needs evidence from the state being left: a record at least MinTRL days long (95 %,
-the holdout's daily Sharpe; floor --min-record-days, cap --max-record-days), a realised Sharpe
-consistent with the holdout (probability >= --min-consistency), slippage and funding within
-the model's bounds. Moving down needs none. Every move is a row of lifecycle_transitions.
+The move is written into --state (default <data home>/<target>/account.sqlite); the record
+is read from --record (default --state when given, else the account one rung down). Moving up
+needs evidence from the state being left: a record at least MinTRL days long (95 %, the
+holdout's daily Sharpe; floor min_record_days, cap max_record_days), a realised Sharpe
+consistent with the holdout (probability >= min_consistency), slippage and funding within the
+model's bounds; --to live only on a demo account's record. The thresholds come from the
+[lifecycle] table of --config (the flags override it). Moving down needs none. Every move is
+a row of lifecycle_transitions.
 
 exit codes: 0 moved, 2 refused (the missing evidence is named) or bad input."""
 
