@@ -26,6 +26,7 @@ from execution.broker.live import LiveBroker
 from execution.broker.paper import client_order_id
 from execution.errors import ExchangeError
 from execution.feed import BarFeed, FeedStatus
+from execution.lifecycle import on_venue
 from execution.risk import (
     CAUTION,
     EMERGENCY,
@@ -61,6 +62,14 @@ class LiveRunner(Runner):
         ``"cross"`` or ``"isolated"``, set and verified at start.
     halt_attempts : int
         Flatten attempts of a halt before the "position may still be open" event.
+    after_step : callable, optional
+        The lifecycle's decay monitor (``Runner``'s hook, inside the step's transaction).
+
+    A strategy whose lifecycle state in this account's ledger is below the account's rung
+    (``demo``: paper or promoted; ``live``: anything but live) or ``retired`` — after a decay
+    demotion, a ``deploy`` down or a ``retire`` — keeps trading in the model (shadow, the
+    paper rung) but its venue leg is flat from the next order on. A strategy with no
+    transitions in the ledger trades as before (an account run without ``evolve deploy``).
     """
 
     def __init__(
@@ -80,6 +89,7 @@ class LiveRunner(Runner):
         on_event: Callable[[dict[str, Any]], None] | None = None,
         sleep: Callable[[float], None] | None = None,
         wall_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
+        after_step: Callable[[StateStore, int], list[dict[str, Any]]] | None = None,
     ) -> None:
         self.limits = limits or RiskLimits()
         super().__init__(
@@ -91,6 +101,7 @@ class LiveRunner(Runner):
             stale_bars=self.limits.stale_bars,
             on_event=on_event,
             sleep=sleep,
+            after_step=after_step,
         )
         self.live = broker
         self.ledger = broker.ledger
@@ -197,7 +208,9 @@ class LiveRunner(Runner):
             found, target = self.store.decision(
                 strategy, symbol, bar_time - costs.latency_bars * self.interval_ms
             )
-            if self.ledger.get(f"halted:{strategy}"):
+            if self.ledger.get(f"halted:{strategy}") or not on_venue(
+                self.store, strategy, self.mode
+            ):
                 found, target = True, 0.0
             if not found:
                 legs[strategy] = account.qty

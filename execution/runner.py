@@ -230,11 +230,11 @@ class Runner:
         self._before_step()
         with self.store.step():
             self._model_step(new_bars, status)
-            self._within_step(new_bars[-1], status)
             if self.after_step is not None:  # the lifecycle's decay monitor, same transaction
-                for event in self.after_step(self.store, new_bars[-1]):
+                for event in self.after_step(self.store, new_bars[-1]):  # before a live plan
                     if self.on_event is not None:
                         self.on_event(event)
+            self._within_step(new_bars[-1], status)
         self._after_step(new_bars[-1])
         return True
 

@@ -142,8 +142,12 @@ class FakeBinanceUsdm(FakeVenue):
     Attributes ``outages`` (``[(start_ms, stop_ms), ...]``: no bars open inside, as after an
     exchange outage), ``honour_end_time`` (False: ignore ``endTime`` like some venues do) and
     ``publish_delay_ms`` (a closed bar is served only that long after its end: late
-    publication) may be changed while serving. The clock is controllable: ``advance(ms)``
-    moves ``now_ms`` forward, and new bars appear as it passes their ends.
+    publication) may be changed while serving. ``regimes`` (``[(start_ms, drift_per_hour),
+    ...]``, set before the first bar is served) adds a drift to the log return of every bar
+    opening at or after ``start_ms`` (the last regime started wins; none: no drift): a
+    planted regime switch, e.g. a rising market that starts falling. The clock is
+    controllable: ``advance(ms)`` moves ``now_ms`` forward, and new bars appear as it passes
+    their ends.
     """
 
     name = "fake-binance"
@@ -161,6 +165,7 @@ class FakeBinanceUsdm(FakeVenue):
         self.outages: list[tuple[int, int]] = []
         self.honour_end_time = True
         self.publish_delay_ms = 0
+        self.regimes: list[tuple[int, float]] = []
         self._candles: dict[tuple[str, str, str], _Candles] = {}
         super().__init__()
 
@@ -226,7 +231,10 @@ class FakeBinanceUsdm(FakeVenue):
         rng = np.random.default_rng([self.seed, _stable_int(market.symbol, interval, price), chunk])
         decimals, tick = market.price_decimals, 10.0**-market.price_decimals
         previous = float(series.close[-1]) if series.close else market.start_price
-        path = previous * np.exp(np.cumsum(rng.normal(0.0, 0.006, _CHUNK_BARS)))
+        steps = rng.normal(0.0, 0.006, _CHUNK_BARS)
+        if self.regimes:
+            steps = steps + self._drift(market, interval, chunk)
+        path = previous * np.exp(np.cumsum(steps))
         close = np.maximum(np.round(path, decimals), tick)
         open_ = np.concatenate(([round(previous, decimals)], close[:-1]))
         wicks = np.abs(rng.normal(0.0, 0.003, (2, _CHUNK_BARS)))
@@ -244,6 +252,16 @@ class FakeBinanceUsdm(FakeVenue):
             (series.volume, volume, market.quantity_decimals),
         ):
             column.extend(f"{value:.{places}f}" for value in values.tolist())
+
+    def _drift(self, market: FakeMarket, interval: str, chunk: int) -> np.ndarray:
+        # each bar's drift: the regime in force at its open time, scaled to the interval
+        interval_ms = INTERVAL_MS[interval]
+        first_bar = -(-market.listing_ms // interval_ms) + chunk * _CHUNK_BARS
+        open_ms = (first_bar + np.arange(_CHUNK_BARS, dtype=np.int64)) * interval_ms
+        drift = np.zeros(_CHUNK_BARS)
+        for start_ms, per_hour in sorted(self.regimes):
+            drift[open_ms >= start_ms] = per_hour * interval_ms / 3_600_000
+        return drift
 
     def kline_rows(
         self,

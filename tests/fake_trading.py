@@ -154,6 +154,10 @@ class FakeBinanceTrading(FakeBinanceUsdm):
         self.add_route("POST", "/fapi/v1/marginType", self._set_margin_type)
         self.add_route("GET", "/fapi/v1/income", self._income)
         self.add_route("GET", "/fapi/v1/leverageBracket", self._leverage_bracket)
+        # ccxt loads the spot wallet's currencies and margin pairs when live keys are set (not
+        # in demo mode): this venue has no spot wallet, an empty list is a valid answer to both
+        self.add_route("GET", "/sapi/v1/capital/config/getall", self._no_spot)
+        self.add_route("GET", "/sapi/v1/margin/allPairs", self._no_spot)
 
     def advance(self, ms: int) -> int:
         now = super().advance(ms)
@@ -545,6 +549,11 @@ class FakeBinanceTrading(FakeBinanceUsdm):
             "cum": 0.0,
         }
         return FakeResponse(200, [{"symbol": s, "brackets": [bracket]} for s in self.markets])
+
+    def _no_spot(self, request: FakeRequest) -> FakeResponse:
+        if (denied := self._signed(request)) is not None:
+            return denied
+        return FakeResponse(200, [])
 
     def _income(self, request: FakeRequest) -> FakeResponse:
         # the account's income history (Binance caps a page at 1000 rows, oldest first)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import fitness
 import primitives
@@ -17,7 +18,7 @@ from execution.exchange.orders import TradingClient
 from execution.feed.live import LiveFeed
 from execution.live_runner import LiveRunner
 from execution.risk import RiskLimits
-from execution.runner import StrategyRun
+from execution.runner import Runner, StrategyRun
 from execution.state import StateStore
 from tests.fake_exchange import FakeMarket
 from tests.fake_trading import FakeBinanceTrading
@@ -81,6 +82,8 @@ def runner(
     equity: float = 10_000.0,
     timeout_ms: int = 400,
     strategies: tuple[tuple[str, float], ...] | None = None,
+    after_step: Callable[[StateStore, int], list[dict[str, Any]]] | None = None,
+    spec_json: str = "{}",
 ) -> LiveRunner:
     costs = costs or fitness.CostModel(
         taker_fee=fake.fee_rate, slippage=fake.slippage, slippage_volatility_multiplier=0.0
@@ -90,7 +93,7 @@ def runner(
     runs = []
     for expression, weight in strategies or ((text, 1.0),):
         compiled = primitives.compile(expression)
-        runs.append(StrategyRun(compiled.id, compiled.text, costs, weight=weight))
+        runs.append(StrategyRun(compiled.id, compiled.text, costs, weight, spec_json))
     store = StateStore(state)
     broker = LiveBroker(
         TradingClient(exchange),
@@ -109,12 +112,25 @@ def runner(
         limits=limits,
         sleep=lambda s: None,
         wall_ms=lambda: fake.now_ms,
+        after_step=after_step,
     )
     live.start()
     return live
 
 
-def drive(fake: FakeBinanceTrading, live: LiveRunner, hours: int) -> int:
+def paper_runner(
+    fake: FakeBinanceTrading,
+    state: Path,
+    run: StrategyRun,
+    *,
+    after_step: Callable[[StateStore, int], list[dict[str, Any]]] | None = None,
+) -> Runner:
+    """Return a paper runner on the venue's live closed bars (no orders: the model only)."""
+    feed = LiveFeed(client(fake), [SYMBOL], "1h", history_bars=300, grace_seconds=GRACE_MS / 1000)
+    return Runner(StateStore(state), feed, [run], equity=10_000.0, after_step=after_step)
+
+
+def drive(fake: FakeBinanceTrading, live: Runner, hours: int) -> int:
     steps = 0
     for _ in range(hours):
         fake.advance(HOUR_MS)

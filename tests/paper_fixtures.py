@@ -29,6 +29,7 @@ def write_spec(
     state: str = "promoted",
     timeframe: str = "1h",
     pset_version: str | None = None,
+    symbols: tuple[str, ...] = ("SYNTHUSDT",),
 ) -> tuple[Path, StrategySpec]:
     """Write a spec of expression ``text`` under ``directory``; return its path and the spec."""
     compiled = primitives.compile(text)
@@ -42,7 +43,7 @@ def write_spec(
         objectives=[0.0],
         metrics={"validation": {"annual_return": 0.1}},
         costs=costs.model_dump(),
-        data={"timeframe": timeframe, "symbols": ["SYNTHUSDT"], "datasets": []},
+        data={"timeframe": timeframe, "symbols": list(symbols), "datasets": []},
         run_id="test-run",
         generation=0,
         state=state,

@@ -1,7 +1,8 @@
 """``evolve deploy SPEC --to paper|demo|live`` and ``evolve retire SPEC``: evidenced moves.
 
-The lifecycle state lives in the account's state file (``lifecycle_transitions``); the spec
-file stays as the promoter wrote it. ``execution`` is imported inside the handlers only.
+The lifecycle state lives in each account's state file (``lifecycle_transitions``, its
+ledger); a move into another account copies the strategy's history there. The spec file
+stays as the promoter wrote it. ``execution`` is imported inside the handlers only.
 """
 
 from __future__ import annotations
@@ -18,13 +19,18 @@ DEPLOY_EPILOG = """\
 examples:
   evolve deploy runs/RUN/promoted/ID.json --to paper         baseline: the run's holdout
   evolve deploy ID.json --to paper --baseline local/BTCUSDT-1h --baseline-from 2024-06-01
-  evolve deploy runs/RUN/promoted/ID.json --to demo          needs a paper record
+  evolve deploy runs/RUN/promoted/ID.json --to demo          needs the paper account's record
+  evolve deploy ID.json --to live --state live.sqlite --record demo.sqlite --config life.toml
   evolve retire runs/RUN/promoted/ID.json --reason "replaced by ID2"
 
-Moving up needs evidence from the state being left: a record at least MinTRL days long (95 %,
-the holdout's daily Sharpe; floor --min-record-days, cap --max-record-days), a realised Sharpe
-consistent with the holdout (probability >= --min-consistency), slippage and funding within
-the model's bounds. Moving down needs none. Every move is a row of lifecycle_transitions.
+The move is written into --state (default <data home>/<target>/account.sqlite); the record
+is read from --record (default --state when given, else the account one rung down). Moving up
+needs evidence from the state being left: a record at least MinTRL days long (95 %, the
+holdout's daily Sharpe; floor min_record_days, cap max_record_days), a realised Sharpe
+consistent with the holdout (probability >= min_consistency), slippage and funding within the
+model's bounds; --to live only on a demo account's record. The thresholds come from the
+[lifecycle] table of --config (the flags override it). Moving down needs none. Every move is
+a row of lifecycle_transitions.
 
 exit codes: 0 moved, 2 refused (the missing evidence is named) or bad input."""
 
@@ -52,21 +58,21 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     deploy.add_argument("--baseline-from", metavar="T", help="first baseline bar (UTC date)")
     deploy.add_argument("--baseline-to", metavar="T", help="baseline bars before T (UTC date)")
     deploy.add_argument(
-        "--min-record-days", type=int, default=7, metavar="N", help="record floor (default 7)"
+        "--record",
+        type=Path,
+        metavar="PATH",
+        help="the account file whose record is the evidence (default --state; a demo account "
+        "for --to live)",
+    )
+    add_lifecycle_config(deploy)
+    deploy.add_argument(
+        "--min-record-days", type=int, metavar="N", help="overrides lifecycle.min_record_days"
     )
     deploy.add_argument(
-        "--max-record-days",
-        type=int,
-        default=90,
-        metavar="N",
-        help="cap on the MinTRL record length, in days (default 90)",
+        "--max-record-days", type=int, metavar="N", help="overrides lifecycle.max_record_days"
     )
     deploy.add_argument(
-        "--min-consistency",
-        type=float,
-        default=0.05,
-        metavar="P",
-        help="least probability of the realised Sharpe under the holdout's (default 0.05)",
+        "--min-consistency", type=float, metavar="P", help="overrides lifecycle.min_consistency"
     )
     deploy.set_defaults(handler=deploy_command)
     retire = subparsers.add_parser(
@@ -77,6 +83,25 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     retire.add_argument("spec", metavar="SPEC", help="the spec file")
     _common(retire)
     retire.set_defaults(handler=retire_command)
+
+
+def add_lifecycle_config(parser: argparse.ArgumentParser) -> None:
+    """Add ``--config FILE`` (its ``[lifecycle]`` table) to ``parser``."""
+    add_option(
+        parser,
+        "config",
+        help="TOML file whose [lifecycle] table sets the evidence thresholds and the decay "
+        "monitor (other tables are ignored)",
+    )
+
+
+def lifecycle_config(args: argparse.Namespace, **overrides: Any) -> Any:
+    """Return ``execution.lifecycle.LifecycleConfig`` from ``--config`` and flag overrides."""
+    from evolve.config import load_lifecycle_config
+    from execution.lifecycle import LifecycleConfig
+
+    settings = load_lifecycle_config(getattr(args, "config", None), overrides=overrides)
+    return LifecycleConfig(**settings.model_dump())
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -123,29 +148,32 @@ def deploy_command(args: argparse.Namespace) -> int:
     from execution.state import StateStore
     from populations.spec import load_spec
 
-    spec = load_spec(Path(args.spec))
-    config = lifecycle.LifecycleConfig(
+    config = lifecycle_config(
+        args,
         min_record_days=args.min_record_days,
         max_record_days=args.max_record_days,
         min_consistency=args.min_consistency,
     )
-    store = StateStore(_state_path(args))
+    spec = load_spec(Path(args.spec))
+    state_path, record_path = _deploy_paths(args)
+    store = StateStore(state_path)
+    source = store
     try:
         lifecycle.ensure_tables(store)
-        current, _ = lifecycle.current_state(store, spec.id)
-        baseline = lifecycle.get_baseline(store, spec.id)
+        if record_path.resolve() != state_path.resolve():
+            source = StateStore(record_path, readonly=True)
+            _refuse_retired_here(store, spec.id)
+        current, _ = lifecycle.current_state(source, spec.id)
+        baseline = lifecycle.get_baseline(source, spec.id)
         fresh = None
         if baseline is None and current == "promoted" and args.target == "paper":
             try:
                 fresh = baseline = _baseline(args, spec, config)
             except (LifecycleError, PaperError) as e:
                 raise UsageError(str(e)) from e
-        record = lifecycle.track_record(store, spec.id) if current in lifecycle.RUNNING else None
-        if args.target == "live" and store.get_meta("feed") == "replay":
-            raise UsageError(
-                f"deploy {spec.id} --to live refused: {store.path} holds a replay account; a "
-                "record on replayed bars never qualifies for real money (earn it on live bars)"
-            )
+        record = lifecycle.track_record(source, spec.id) if current in lifecycle.RUNNING else None
+        if args.target == "live":
+            _refuse_unqualified_record(source, spec.id)
         decision = lifecycle.decide_deploy(
             spec.id,
             current,
@@ -158,11 +186,63 @@ def deploy_command(args: argparse.Namespace) -> int:
         _print_checks(decision)
         if not decision.allowed:
             raise UsageError(f"deploy {spec.id} refused: {decision.reason}")
-        _record(store, decision, "deploy", args.reason or decision.reason, fresh)
+        moved_from = None if source is store else source  # into another account: its history
+        if moved_from is not None:
+            fresh = fresh or baseline
+        _record(store, decision, "deploy", args.reason or decision.reason, fresh, moved_from)
     finally:
+        if source is not store:
+            source.close()
         store.close()
     print(f"{spec.id}: {decision.from_state} -> {decision.to_state} ({store.path})")
     return 0
+
+
+def _deploy_paths(args: argparse.Namespace) -> tuple[Path, Path]:
+    """Return the account the strategy moves into and the account holding its record.
+
+    Defaults: ``--state`` is ``<home>/<target>/account.sqlite``; ``--record`` is ``--state``
+    when that is given, else the account of the rung being left under the data home.
+    """
+    home = resolve_home(args.home)
+    state = Path(args.state) if args.state is not None else home / args.target / "account.sqlite"
+    if args.record is not None:
+        record = Path(args.record)
+        if not record.is_file():
+            raise UsageError(f"--record {record}: no account state file there")
+        return state, record
+    if args.state is not None or args.target == "paper":
+        return state, state
+    below = {"demo": "paper", "live": "demo"}[args.target]
+    record = home / below / "account.sqlite"
+    return state, record if record.is_file() else state
+
+
+def _refuse_retired_here(store: Any, strategy: str) -> None:
+    from execution import lifecycle
+
+    if lifecycle.current_state(store, strategy)[0] == "retired":
+        raise UsageError(
+            f"deploy {strategy} refused: it is retired in {store.path} (terminal; promote a "
+            "new spec instead)"
+        )
+
+
+def _refuse_unqualified_record(source: Any, strategy: str) -> None:
+    """Only a demo account's record on live bars qualifies a strategy for real money."""
+    if source.get_meta("feed") == "replay":
+        raise UsageError(
+            f"deploy {strategy} --to live refused: {source.path} holds a replay account; a "
+            "record on replayed bars never qualifies for real money (earn it on live bars)"
+        )
+    mode = source.get_meta("mode")
+    if mode != "demo":
+        kind = "a paper" if mode is None else f"a {mode}"
+        raise UsageError(
+            f"deploy {strategy} --to live refused: the record in {source.path} is {kind} "
+            "account's (expected a demo account's: evolve live --mode demo; pass it with "
+            "--record PATH)"
+        )
 
 
 def retire_command(args: argparse.Namespace) -> int:
@@ -186,12 +266,16 @@ def retire_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _record(store: Any, decision: Any, actor: str, reason: str, baseline: Any) -> None:
+def _record(
+    store: Any, decision: Any, actor: str, reason: str, baseline: Any, source: Any = None
+) -> None:
     from execution import lifecycle
 
     bar = store.get_meta("last_bar")
     bar_time = None if bar is None else int(bar)
     with store.step():
+        if source is not None:
+            lifecycle.copy_history(source, store, decision.strategy)
         if baseline is not None:
             lifecycle.put_baseline(store, decision.strategy, baseline)
         lifecycle.record_transition(store, decision, actor, reason, bar_time)

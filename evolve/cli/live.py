@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from evolve.cli.data import resolve_home
+from evolve.cli.lifecycle import add_lifecycle_config, lifecycle_config
 from evolve.cli.options import add_option
-from evolve.cli.paper import _interruptible, _weights, load_promoted
+from evolve.cli.paper import _interruptible, specs_and_weights
 from evolve.cli.status import account_file
 from evolve.errors import UsageError
 
@@ -38,7 +39,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "EVOLVE_LIVE_CONFIRM=<fingerprint> and a paper/demo track record per spec."
         ),
     )
-    parser.add_argument("specs", nargs="+", metavar="SPEC_OR_RUN")
+    parser.add_argument(
+        "specs",
+        nargs="+",
+        metavar="SPEC_OR_RUN",
+        help="promoted spec files, run directories (their promoted/*.json) or one portfolio "
+        "file (evolve portfolio: specs and weights)",
+    )
     parser.add_argument("--mode", choices=("demo", "live"), required=True)
     parser.add_argument("--live", action="store_true", help="required with --mode live")
     parser.add_argument("--state", type=Path, metavar="PATH", help="the account's state file")
@@ -62,6 +69,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=DEFAULT_MIN_RECORD_BARS,
         help=f"bars each spec traded in paper or demo (default {DEFAULT_MIN_RECORD_BARS})",
     )
+    add_lifecycle_config(parser)
     add_option(parser, "home")
     parser.set_defaults(handler=live_command)
 
@@ -157,8 +165,8 @@ def live_command(args: argparse.Namespace) -> int:
     from execution.runner import StrategyRun, account_id_of
     from fitness import CostModel
 
-    specs = load_promoted(args.specs)
-    weights = _weights(args.weights, len(specs))
+    monitor = lifecycle_config(args)  # a bad [lifecycle] value fails before anything else
+    specs, weights = specs_and_weights(args)
     try:
         limits = load_limits(args.risk)
     except (OSError, ValueError) as e:
@@ -195,23 +203,50 @@ def live_command(args: argparse.Namespace) -> int:
                     f"a paper/demo track record of spec {spec.id}: {bars} bars, need "
                     f"{args.min_record_bars}"
                 )
+        missing += _not_deployed(_state_path(args), [s.id for s in specs])
     missing += [f"{name} in the environment" for name in _keys_present(args.exchange, demo)]
     if missing:
         raise UsageError(f"evolve live --mode {args.mode} refused; missing: " + "; ".join(missing))
     try:
-        return _run(args, specs, runs, limits, demo)
+        return _run(args, specs, runs, limits, demo, monitor)
     except (PaperError, ExchangeInputError) as e:
         raise UsageError(str(e)) from e
 
 
+def _not_deployed(state: Path, spec_ids: list[str]) -> list[str]:
+    """Name every spec the live account's ledger does not hold in state ``live``."""
+    from execution.lifecycle import current_state
+    from execution.state import StateStore
+
+    states = {spec_id: "promoted" for spec_id in spec_ids}
+    if state.is_file():
+        store = StateStore(state, readonly=True)
+        try:
+            states = {spec_id: current_state(store, spec_id)[0] for spec_id in spec_ids}
+        finally:
+            store.close()
+    return [
+        f"spec {spec_id} in lifecycle state live in {state} (it is {found}: evolve deploy "
+        f"SPEC --to live --state {state})"
+        for spec_id, found in states.items()
+        if found != "live"
+    ]
+
+
 def _run(
-    args: argparse.Namespace, specs: list[Any], runs: list[Any], limits: Any, demo: bool
+    args: argparse.Namespace,
+    specs: list[Any],
+    runs: list[Any],
+    limits: Any,
+    demo: bool,
+    monitor: Any,
 ) -> int:
     from evolve.cli.paper import _live_feed
     from execution.broker.live import LiveBroker
     from execution.exchange.client import ExchangeClient
     from execution.exchange.orders import TradingClient
     from execution.feed.live import LiveFeed
+    from execution.lifecycle import DecayMonitor
     from execution.live_runner import LiveRunner
     from execution.state import StateStore
 
@@ -243,6 +278,7 @@ def _run(
         margin_mode=args.margin_mode,
         on_event=on_event,
         sleep=_interruptible(lambda: runner.stop_requested, time.sleep),
+        after_step=DecayMonitor(monitor),
     )
 
     def stop(signum: int, frame: object) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from evolve.cli.data import parse_utc_ms, resolve_home
+from evolve.cli.lifecycle import add_lifecycle_config, lifecycle_config
 from evolve.cli.options import add_option, paragraph
 from evolve.errors import UsageError
 
@@ -90,6 +91,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="N",
         help="bars a decision reads (default: all held; live holds 1000)",
     )
+    add_lifecycle_config(parser)
     add_option(parser, "home")
     parser.set_defaults(handler=paper_command)
 
@@ -143,7 +145,9 @@ def _weights(text: str | None, n: int) -> list[float]:
     return values
 
 
-def _specs_and_weights(args: argparse.Namespace) -> tuple[list[Any], list[float]]:
+def specs_and_weights(args: argparse.Namespace) -> tuple[list[Any], list[float]]:
+    """Return the promoted specs and capital weights of ``args.specs`` / ``args.weights``:
+    spec files and run directories with ``--weights``, or one portfolio file."""
     from evolve.cli.portfolio import read_portfolio
 
     portfolio = read_portfolio(Path(args.specs[0])) if len(args.specs) == 1 else None
@@ -172,7 +176,8 @@ def _paper(args: argparse.Namespace) -> int:
     from execution.state import StateStore
     from fitness import CostModel, load_bars
 
-    specs, weights = _specs_and_weights(args)
+    monitor = lifecycle_config(args)  # a bad [lifecycle] value fails before anything else
+    specs, weights = specs_and_weights(args)
     home = resolve_home(args.home)
     timeframes = {str(spec.data.get("timeframe", "")) for spec in specs}
     if len(timeframes) != 1:
@@ -226,7 +231,7 @@ def _paper(args: argparse.Namespace) -> int:
         history_bars=args.history_bars,
         on_event=on_event,
         sleep=_interruptible(lambda: runner.stop_requested, sleep),
-        after_step=DecayMonitor(),
+        after_step=DecayMonitor(monitor),
     )
 
     def stop(signum: int, frame: object) -> None:
@@ -313,6 +318,7 @@ def _live_feed(args: argparse.Namespace, specs: Sequence[Any], timeframe: str) -
     client = ExchangeClient(args.exchange)
     client.check_timeframe(timeframe)
     unified = [client.market(symbol).symbol for symbol in symbols]
+    history = getattr(args, "history_bars", None) or 1000  # evolve live has neither option
     return LiveFeed(
-        client, unified, timeframe, history_bars=args.history_bars or 1000, grace_seconds=args.grace
+        client, unified, timeframe, history_bars=history, grace_seconds=getattr(args, "grace", 5.0)
     )

@@ -103,9 +103,38 @@ def read_status(path: Path) -> dict[str, Any]:
             "strategies": rows,
             "events": store.events(10),
             "live": read_live_status(store, meta),
+            "lifecycle": read_lifecycle(store, [r["strategy"] for r in store.strategies()]),
         }
     finally:
         store.close()
+
+
+def read_lifecycle(store: Any, strategies: list[str]) -> list[dict[str, Any]]:
+    """Return each strategy's lifecycle state in this account's ledger and its last move.
+
+    Strategies of the account come first (``promoted`` with no move when the ledger has no
+    row of them), then any other strategy the ledger holds (deployed here, not yet traded).
+    """
+    from execution.lifecycle import transitions
+
+    latest: dict[str, dict[str, Any]] = {}
+    for move in transitions(store):
+        latest[move["strategy"]] = move
+    out = []
+    for strategy in [*strategies, *(s for s in latest if s not in strategies)]:
+        row = latest.get(strategy)
+        out.append(
+            {
+                "strategy": strategy,
+                "state": "promoted" if row is None else row["to_state"],
+                "since_wall_ms": None if row is None else row["wall_ms"],
+                "since_bar": None if row is None else row["bar_time"],
+                "from_state": None if row is None else row["from_state"],
+                "actor": None if row is None else row["actor"],
+                "reason": None if row is None else row["reason"],
+            }
+        )
+    return out
 
 
 def account_file(args: argparse.Namespace, *, replay: bool) -> Path:
@@ -183,6 +212,18 @@ def status_command(args: argparse.Namespace) -> int:
             "-" if expected is None else f"{expected:+.2%}",
         )
     console.print(table)
+    for item in status["lifecycle"]:
+        moved = (
+            "no move recorded"
+            if item["actor"] is None
+            else f"since {when(item['since_wall_ms'])} ({item['from_state']} -> "
+            f"{item['state']} by {item['actor']}: {item['reason']})"
+        )
+        console.print(
+            f"  lifecycle {item['strategy']}: {item['state']}  {moved}",
+            highlight=False,
+            markup=False,
+        )
     for line in live_lines(status["live"]) if status.get("live") else []:
         console.print(line, highlight=False, markup=False)
     for event in status["events"][:5]:

@@ -17,7 +17,7 @@ import json
 import time
 from typing import Any
 
-from execution.lifecycle.records import PROMOTED, Baseline, Decision, TrackRecord
+from execution.lifecycle.records import DEMO, LIVE, PROMOTED, Baseline, Decision, TrackRecord
 from execution.state import StateStore
 from fitness import timeframe_to_ms
 
@@ -84,6 +84,21 @@ def current_state(store: StateStore, strategy: str) -> tuple[str, int | None]:
     return str(rows[-1]["to_state"]), rows[-1]["bar_time"]
 
 
+def on_venue(store: StateStore, strategy: str, mode: str) -> bool:
+    """Return whether a demo or live account sends ``strategy``'s leg to the venue.
+
+    False when the account's ledger holds the strategy below the account's rung (``mode``
+    ``demo``: not demo or live; ``live``: not live), e.g. after a decay demotion: it then
+    shadow-trades in the model only. True when the ledger has no row of it.
+    """
+    rows = transitions(store, strategy)
+    if not rows:
+        return True
+    state = str(rows[-1]["to_state"])
+    allowed = (DEMO, LIVE) if mode == DEMO else (LIVE,)
+    return state in allowed
+
+
 def record_transition(
     store: StateStore, decision: Decision, actor: str, reason: str, bar_time: int | None
 ) -> dict[str, Any]:
@@ -115,6 +130,35 @@ def record_transition(
         "actor": actor,
         "reason": reason,
     }
+
+
+def copy_history(source: StateStore, target: StateStore, strategy: str) -> int:
+    """Copy the strategy's transitions and baseline from ``source`` into ``target``.
+
+    Used when a move up enters another account (paper → demo → live accounts): the target's
+    ledger then shows the whole path. Nothing is copied when ``target`` already holds rows of
+    the strategy. Copied rows keep wall time, actor and evidence; their ``bar_time`` is NULL
+    (a bar of another account) and their reason names the source file. Call inside
+    ``target.step()`` or let the next step commit. Returns the rows copied.
+    """
+    if transitions(target, strategy):
+        return 0
+    rows = transitions(source, strategy)
+    for row in rows:
+        target.db.execute(
+            "INSERT INTO lifecycle_transitions (wall_ms, bar_time, strategy, from_state, "
+            "to_state, actor, reason, evidence) VALUES (?, NULL, ?, ?, ?, ?, ?, ?)",
+            (
+                row["wall_ms"],
+                strategy,
+                row["from_state"],
+                row["to_state"],
+                row["actor"],
+                f"[{source.path.name}] {row['reason']}",
+                json.dumps(row["evidence"], sort_keys=True, allow_nan=True),
+            ),
+        )
+    return len(rows)
 
 
 def put_baseline(store: StateStore, strategy: str, baseline: Baseline) -> None:

@@ -178,3 +178,34 @@ def test_planted_edge_when_portfolio_then_paper_trades_it_and_deploy_reads_the_h
     # holdout baseline, which the decay monitor may flag (drawdown) — a demotion, not an error
     assert moves[0][0] == "paper"
     assert all(m[0] == "promoted" and m[1].startswith("decay: ") for m in moves[1:]), moves
+
+
+def test_planted_edge_when_portfolio_then_evolve_live_takes_its_specs_and_weights(
+    promoted_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from execution.state import StateStore
+    from tests import live_stack
+    from tests.fake_exchange import FakeMarket
+
+    out = tmp_path / "portfolio.json"
+    assert evolve_main("portfolio", str(promoted_run), "--out", str(out)) == 0
+    document = strict_json(out)
+    listing = live_stack.START_MS - 400 * live_stack.HOUR_MS
+    markets = tuple(FakeMarket(f"PE{x}USDT", f"PE{x}", 100.0, 2, 2, listing) for x in "AB")
+    venue = live_stack.venue(markets=markets)
+    try:
+        monkeypatch.setenv("EVOLVE_BINANCEUSDM_API_URL", venue.base_url)
+        for name, value in live_stack.KEYS.items():
+            monkeypatch.setenv(name, value)
+        state = tmp_path / "demo.sqlite"
+        store = StateStore(state)
+        store.add_halt("test: open the account halted")  # opens, flattens nothing, stops
+        store.close()
+        argv = ("live", str(out), "--mode", "demo", "--state", str(state))
+        assert evolve_main(*argv, "--weights", "1") == 2  # the file carries its weights
+        assert evolve_main(*argv) == 0
+    finally:
+        venue.stop()
+    with sqlite3.connect(state) as db:
+        rows = db.execute("SELECT strategy, weight FROM strategies ORDER BY seq").fetchall()
+    assert [(s["id"], s["weight"]) for s in document["strategies"]] == rows

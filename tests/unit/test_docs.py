@@ -68,9 +68,10 @@ NOT_RUN = {
     "evolve runs --compare RUN_A RUN_B": "needs two finished runs (the runs --compare tests)",
     "evolve paper": "needs promoted specs or live bars (tests/integration paper tests)",
     "evolve status": "needs a paper account's state file",
-    "evolve deploy": "needs a run's promoted spec (tests/integration/test_lifecycle.py)",
+    "evolve deploy": "needs a promoted spec and records (tests/integration/test_lifecycle.py)",
     "evolve retire": "needs a run's promoted spec (tests/integration/test_lifecycle.py)",
-    "evolve portfolio": "needs two finished runs (tests/integration/test_lifecycle.py)",
+    "evolve portfolio": "needs two finished runs (tests/integration/test_promote_planted_edge.py)",
+    "evolve live": "needs venue keys (tests/integration/test_lifecycle.py: the fake venue)",
 }
 MUST_RUN = (
     "evolve runs",
