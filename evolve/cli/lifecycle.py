@@ -79,6 +79,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "retire",
         help="retire a strategy (terminal; recorded with the reason)",
         description="Retire a strategy in an account's state file (from any state).",
+        epilog=(
+            "examples:\n"
+            '  evolve retire runs/RUN/promoted/ID.json --reason "replaced by ID2"\n'
+            "  evolve retire runs/RUN/promoted/ID.json --state $EVOLVE_HOME/live/account.sqlite\n"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     retire.add_argument("spec", metavar="SPEC", help="the spec file")
     _common(retire)

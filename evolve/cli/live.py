@@ -38,6 +38,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "reconciliation and a kill switch. --mode live also needs --live, "
             "EVOLVE_LIVE_CONFIRM=<fingerprint> and a paper/demo track record per spec."
         ),
+        epilog=(
+            "examples:\n"
+            "  evolve live runs/RUN --mode demo                 # the venue's demo, demo keys\n"
+            "  evolve live portfolio.json --mode demo --risk risk.toml\n"
+            "  EVOLVE_LIVE_CONFIRM=<printed fingerprint> evolve live runs/RUN --mode live --live\n"
+            "keys come only from the environment: EVOLVE_BINANCEUSDM[_DEMO]_API_KEY / _SECRET\n"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "specs",
@@ -73,12 +81,23 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add_option(parser, "home")
     parser.set_defaults(handler=live_command)
 
-    kill = subparsers.add_parser("kill", help="halt an account: cancel, flatten, stop")
+    kill = subparsers.add_parser(
+        "kill",
+        help="halt an account: cancel, flatten, stop",
+        epilog="examples:\n  evolve kill\n  evolve kill --state $EVOLVE_HOME/demo/account.sqlite\n",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     kill.add_argument("--state", type=Path, metavar="PATH")
     add_option(kill, "home")
     kill.set_defaults(handler=kill_command)
 
-    unhalt = subparsers.add_parser("unhalt", help="clear a halt (after checking the venue)")
+    unhalt = subparsers.add_parser(
+        "unhalt",
+        help="clear a halt (after checking the venue)",
+        epilog="examples:\n  evolve status            # check the venue position first\n"
+        "  evolve unhalt --confirm\n",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     unhalt.add_argument("--confirm", action="store_true", help="required")
     unhalt.add_argument("--state", type=Path, metavar="PATH")
     add_option(unhalt, "home")

@@ -26,6 +26,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "account also shows its venue position against the model, the last risk denial "
             "and the halt state."
         ),
+        epilog=(
+            "examples:\n"
+            "  evolve status                          # the one account file under the data home\n"
+            "  evolve status --state $EVOLVE_HOME/live/account.sqlite --json\n"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "--state",
