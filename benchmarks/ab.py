@@ -7,7 +7,8 @@ each evaluating the same random trees (seed 2) and their offspring (seed 3) on t
 synthetic market (seed 7) through one ``SerialEvaluator``. Rates are texts per **CPU second**
 of ``evaluate``: on a shared machine wall time swings by tens of percent from one minute to
 the next, CPU time by a few. Each run also prints a hash of every offspring's objectives,
-semantic hash and summaries, so a speed-up that changed a result shows as a different hash.
+semantic hash, summaries, pretty form, table rows and daily validation record, so a speed-up
+that changed a result shows as a different hash.
 
 ``--worker-like`` runs both with the Ray actors' collector settings (``gc.freeze``, thresholds
 10,000/50/50). Prints every pair, then the medians and their ratios.
@@ -51,7 +52,11 @@ for label, batch in (("cold", texts), ("warm", offspring)):
     start = time.process_time()
     evaluations = evaluator.evaluate(batch)
     out[label] = len(batch) / (time.process_time() - start)
-summary = [(e.objectives, e.semantic_hash, e.train, e.validation) for e in evaluations]
+summary = [
+    (e.objectives, e.semantic_hash, e.train, e.validation, e.pretty,
+     [(row.segment, row.symbol, row.metrics) for row in e.table], e.validation_returns.tobytes())
+    for e in evaluations
+]
 out["hash"] = hashlib.sha256(repr(summary).encode()).hexdigest()[:12]
 print(json.dumps(out))
 """
