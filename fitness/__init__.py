@@ -50,6 +50,7 @@ from fitness.evaluation.batch import (
     RayEvaluator,
     SerialEvaluator,
     make_evaluator,
+    rare_collections,
 )
 from fitness.evaluation.folds import FoldConfig, Segment, Timeline, split_segments, split_timeline
 from fitness.evaluation.market import Market
@@ -121,6 +122,7 @@ __all__ = [
     "objective_directions",
     "perturbation_probe",
     "perturbed_texts",
+    "rare_collections",
     "read_bar_file",
     "read_dataset_info",
     "read_funding_file",

@@ -11,6 +11,7 @@ from primitives.errors import ExpressionError, MarketInputError, PrimitiveTypeEr
 from primitives.expression import (
     canonical_text,
     check_tree,
+    id_of_canonical,
     parse,
     pretty,
     strategy_id,
@@ -57,6 +58,7 @@ __all__ = [
     "check_tree",
     "compile",
     "crossover",
+    "id_of_canonical",
     "jitter_constants",
     "mutate",
     "mutate_constants",

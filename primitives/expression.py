@@ -14,6 +14,7 @@ import hashlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from deap import gp
 
@@ -37,8 +38,9 @@ _TOKEN = re.compile(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class _Token:
+class _Token(NamedTuple):
+    # a NamedTuple, not a frozen dataclass: ~35 tokens a strategy, and a frozen dataclass's
+    # __init__ (object.__setattr__ per field) was a fifth of the parse time
     kind: str  # "name", "number", "punct" or "end"
     text: str
     column: int  # 0-based offset in the expression
@@ -169,6 +171,19 @@ def _typed(call: _Call, wanted: type, text: str, slot: _Slot, out: list[gp.Primi
     fitting = [node for node in named if node.ret is wanted]
     if not fitting:
         raise _unfit(token, wanted, named, text, slot)
+    if len(fitting) > 1:
+        # overloads: try first the forms whose argument slots can take the arguments' names
+        # (a form failing on one only builds an error message); the first form that parses
+        # is the same, and when none of those parses the full search below reports the error
+        viable = [node for node in fitting if _may_fit(call, node)]
+        if viable:
+            mark = len(out)
+            for node in viable:
+                try:
+                    _apply(call, node, text, out)
+                    return
+                except ExpressionError:
+                    del out[mark:]
     failures: list[tuple[int, ExpressionError]] = []
     for node in fitting:
         mark = len(out)
@@ -184,6 +199,26 @@ def _typed(call: _Call, wanted: type, text: str, slot: _Slot, out: list[gp.Primi
         forms = ", ".join(entry_signature(node) for node in fitting)
         raise type(error)(f"{error}\n    forms of {token.text!r}: {forms}") from None
     raise error
+
+
+def _may_fit(call: _Call, node: gp.Primitive | gp.Terminal) -> bool:
+    """Return False when ``_apply(call, node)`` must fail on an argument's name or arity.
+
+    Only what is sure is ruled out (a call of the wrong arity; a named argument none of
+    whose forms returns the slot's series type, or a number in a series slot); anything
+    else may fit and is left to ``_apply``.
+    """
+    args = call.args
+    if args is None or len(args) != node.arity:
+        return node.arity == 0 and args is None
+    for arg, wanted in zip(args, node.args, strict=True):
+        if wanted in CONSTANT_SPECS:
+            continue
+        if arg.token.kind != "name":
+            return False
+        if not any(form.ret is wanted for form in nodes_named(arg.token.text)):
+            return False
+    return True
 
 
 def _apply(

@@ -21,7 +21,7 @@ from primitives.arrays import Float64Array, MarketLike, market_column, readonly
 from primitives.cache import LRUCache
 from primitives.errors import ExpressionError, MarketInputError, PrimitiveTypeError
 from primitives.expression import id_of_canonical, parse, pretty, subtree_texts, to_text
-from primitives.pset import Constant, entry_of
+from primitives.pset import Constant
 from primitives.registry import PrimitiveEntry, registry
 from primitives.types import CONSTANT_SPECS, ROOT_TYPE, Position, Window, series_dtype
 
@@ -264,59 +264,82 @@ class _Planner:
 
     def add_tree(self, tree: gp.PrimitiveTree, texts: list[str]) -> None:
         stack: list[tuple[int, Any, str]] = []  # (_SLOT, step) or (_CONSTANT, value), text
+        plans = _entry_plans()
         for i in range(len(tree) - 1, -1, -1):
             node = tree[i]
             if isinstance(node, Constant):
                 stack.append((_CONSTANT, node.value, texts[i]))
                 continue
-            item = entry_of(node)
-            assert item is not None
             children = [stack.pop() for _ in range(node.arity)]
-            stack.append((_SLOT, self.add_node(item, children, texts[i]), texts[i]))
+            stack.append((_SLOT, self.add_node(plans[node.name], children, texts[i]), texts[i]))
 
-    def add_node(
-        self, item: PrimitiveEntry, children: list[tuple[int, Any, str]], text: str
-    ) -> int:
+    def add_node(self, plan: _EntryPlan, children: list[tuple[int, Any, str]], text: str) -> int:
         slot = self.slot_of_text.get(text)
         if slot is not None:  # identical subtree already planned: evaluate it once
             return slot
+        item = plan.item
         hidden: list[int] = []
         for name, sources in item.hidden:
             inner = [children[s] if isinstance(s, int) else self._terminal(s) for s in sources]
             inner_text = f"{name}({', '.join(child[2] for child in inner)})"
-            hidden.append(self.add_node(_ENTRIES[name], inner, inner_text))
+            hidden.append(self.add_node(_entry_plans()[name], inner, inner_text))
         constants = [value for kind, value, _ in children if kind == _CONSTANT]
         inputs = [value for kind, value, _ in children if kind == _SLOT] + hidden
         own = item.own_warmup(constants)
-        lookback = own + max((self.lookbacks[j] for j in inputs), default=0)
-        settle = (
-            own + item.own_settle(constants) + max((self.settles[j] for j in inputs), default=0)
-        )
+        lookbacks, settles = self.lookbacks, self.settles
+        lookback = own + max([lookbacks[j] for j in inputs], default=0)
+        settle = own + item.own_settle(constants) + max([settles[j] for j in inputs], default=0)
         selected = children if item.kernel_args is None else [children[i] for i in item.kernel_args]
         self.stateful = self.stateful or item.is_stateful
         self.steps.append(
             _Step(
                 kernel=item.kernel,
                 sources=(
-                    *((_MARKET, c) for c in item.market_inputs),
-                    *((_SLOT, j) for j in hidden),
-                    *((kind, value) for kind, value, _ in selected),
+                    *plan.market_sources,
+                    *[(_SLOT, j) for j in hidden],
+                    *[(kind, value) for kind, value, _ in selected],
                 ),
                 fixed=item.fixed,
                 text=text,
-                column=item.market_inputs[0] if item.is_column else "",
-                nan_prefix=lookback if item.ret_type is Position else 0,
-                memoize=_is_worth_storing(item),
+                column=plan.column,
+                nan_prefix=lookback if plan.is_position else 0,
+                memoize=plan.memoize,
                 release=(),
             )
         )
-        self.lookbacks.append(lookback)
-        self.settles.append(settle)
+        lookbacks.append(lookback)
+        settles.append(settle)
         self.slot_of_text[text] = len(self.steps) - 1
         return len(self.steps) - 1
 
     def _terminal(self, name: str) -> tuple[int, Any, str]:
-        return (_SLOT, self.add_node(_ENTRIES[name], [], name), name)
+        return (_SLOT, self.add_node(_entry_plans()[name], [], name), name)
+
+
+@dataclass(frozen=True, slots=True)
+class _EntryPlan:
+    """What planning a node of one registry entry always needs (computed once per entry)."""
+
+    item: PrimitiveEntry
+    market_sources: tuple[tuple[int, str], ...]
+    column: str
+    is_position: bool
+    memoize: bool
+
+
+@functools.cache
+def _entry_plans() -> dict[str, _EntryPlan]:
+    # keyed by entry key, which is also the DEAP node's name (primitives.pset)
+    return {
+        key: _EntryPlan(
+            item=item,
+            market_sources=tuple((_MARKET, column) for column in item.market_inputs),
+            column=item.market_inputs[0] if item.is_column else "",
+            is_position=item.ret_type is Position,
+            memoize=_is_worth_storing(item),
+        )
+        for key, item in _ENTRIES.items()
+    }
 
 
 def _plan(

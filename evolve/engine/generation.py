@@ -35,7 +35,7 @@ from fitness import (
     objective_directions,
 )
 from populations import Member
-from primitives import LRUCache, parse, series_subtrees, strategy_id, subtree_similarity
+from primitives import LRUCache, id_of_canonical, parse, series_subtrees, subtree_similarity
 
 # id -> Evaluation: only saves re-evaluations, never changes results. Bounded by
 # run.result_cache_megabytes (an Evaluation is ~10 KB at 100,000 bars, 1 symbol: 128 MB keep
@@ -95,7 +95,8 @@ class GenerationStep:
         return evaluations
 
     def _score(self, children: Sequence[Child]) -> list[Evaluation]:
-        ids = [strategy_id(child.tree) for child in children]
+        # a child's text is to_text(child.tree) (evolve.engine.offspring): canonical already
+        ids = [id_of_canonical(child.text) for child in children]
         known = {key: value for key in ids if (value := self._cache.get(key)) is not None}
         missing = [child.text for child, key in zip(children, ids, strict=True) if key not in known]
         for evaluation in self._evaluate(missing):

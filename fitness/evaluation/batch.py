@@ -33,6 +33,7 @@ from fitness.evaluation.evaluator import (
     Evaluator,
     EvaluatorStats,
     SerialEvaluator,
+    rare_collections,
     unique_texts,
 )
 from fitness.evaluation.funding import check_funding_bars, check_stored_funding
@@ -52,6 +53,7 @@ __all__ = [
     "RayEvaluator",
     "SerialEvaluator",
     "make_evaluator",
+    "rare_collections",
 ]
 
 PIPELINE_DEPTH = 2  # chunks queued per actor: the next one is ready when the current one ends

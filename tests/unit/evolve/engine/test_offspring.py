@@ -11,7 +11,7 @@ from evolve.config import GPConfig
 from evolve.engine.offspring import initial_population, make_offspring, read_seed_templates
 from evolve.engine.toolbox import rank_and_crowding
 from populations import OPERATORS, Member
-from primitives import ExpressionError, check_tree, parse, strategy_id
+from primitives import ExpressionError, check_tree, id_of_canonical, parse, strategy_id
 from tests.stubs import make_member
 
 SEEDS_FILE = Path(__file__).resolve().parents[4] / "examples" / "seeds.txt"
@@ -117,3 +117,15 @@ def test_make_offspring_when_same_generator_state_then_identical_children() -> N
     assert [(c.text, c.parent_ids, c.operator) for c in first] == [
         (c.text, c.parent_ids, c.operator) for c in second
     ]
+
+
+def test_children_when_made_then_text_is_canonical_so_its_id_is_the_tree_id() -> None:
+    # the engine keys results by id_of_canonical(child.text) without printing the tree again
+    rng = np.random.default_rng(5)
+    children = initial_population(rng, CONFIG, read_seed_templates(SEEDS_FILE))
+    population = as_population(children, rng)
+    ranking = rank_and_crowding([m.penalized for m in population], (1, -1, -1))
+    offspring = make_offspring(population, ranking, rng, CONFIG, CONFIG.population, 3)
+
+    for child in [*children, *offspring]:
+        assert id_of_canonical(child.text) == strategy_id(child.tree)

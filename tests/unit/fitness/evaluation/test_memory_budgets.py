@@ -3,10 +3,14 @@ semantic-cache budget reaching the worker, and the peak RSS the evaluators repor
 
 from __future__ import annotations
 
+import gc
 import sys
+from typing import Any
 
 import numpy as np
+import pytest
 
+import primitives
 from fitness import (
     CostModel,
     FitnessConfig,
@@ -15,6 +19,7 @@ from fitness import (
     SerialEvaluator,
     evaluation_bytes,
 )
+from fitness.evaluation import evaluator as evaluator_module
 from tests.stubs import make_bars
 
 CONFIG = FitnessConfig(
@@ -70,3 +75,31 @@ def test_serial_evaluator_when_budgets_given_then_caches_use_them_and_peak_rss_r
     assert evaluator._worker.memo.max_bytes == 2**20
     assert evaluator._worker.cache.max_bytes == 3 * 2**20
     assert evaluator.stats().worker_peak_rss_bytes > 10 * 2**20  # a Python process with numpy
+
+
+def test_serial_evaluator_when_chunk_evaluated_then_rare_gc_inside_and_caller_thresholds_after(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    market = Market.build([make_bars(2000, 11, symbol="BTCUSDT")], CONFIG.folds)
+    evaluator = SerialEvaluator(market, CONFIG)
+    inside: list[tuple[int, int, int]] = []
+    original = evaluator_module.evaluate
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        inside.append(gc.get_threshold())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(evaluator_module, "evaluate", spy)
+    before = gc.get_threshold()
+    try:
+        gc.set_threshold(700, 10, 10)
+        evaluator.evaluate(TEXTS)
+        after = gc.get_threshold()
+        with pytest.raises(primitives.ExpressionError):
+            evaluator.evaluate(["long_only(nonsense)"])
+        after_error = gc.get_threshold()
+    finally:
+        gc.set_threshold(*before)
+
+    assert inside == [evaluator_module.DEDICATED_GC_THRESHOLDS] * (len(TEXTS) + 1)
+    assert after == after_error == (700, 10, 10)
