@@ -53,6 +53,7 @@ from evolve.promotion.search import (
     spa_block,
     trial_statistics,
 )
+from evolve.promotion.selection import stitched_trials
 from fitness import evaluate
 from fitness.data.atomic import write_text_atomic
 from populations import (
@@ -255,6 +256,7 @@ def _gauntlet(
         for rank, spec in enumerate(run.candidates, start=1)
     ]
     trials = trial_statistics(run.lineage, config)
+    stitched = stitched_trials(run.lineage, trials.leader_ids, market, run.config.costs, memo)
     pbo = _pbo(run, analyses, config, memo)
     holdout_matrix = np.column_stack([a.holdout_returns for a in analyses])
     buy_and_hold = replays.buy_and_hold_daily(market, *holdout_span(market))
@@ -288,9 +290,17 @@ def _gauntlet(
         sharpe_variance_trials=trials.sharpe_variance_trials,
         levels=levels,
         clusters=clusters,
+        stitched_variance=stitched.variance(config.sharpe_variance),
     )
     decisions = _decide(analyses, context, run, memo)
-    search = {**trials.block, "pbo": pbo, "spa": spa, "null_model": null_model}
+    search = {
+        **trials.block,
+        "stitched": stitched.block(trials.n_effective, config.sharpe_variance),
+        "selection_sample": config.selection_sample,
+        "pbo": pbo,
+        "spa": spa,
+        "null_model": null_model,
+    }
     document = build_evidence(run, config, search, context, decisions, now)
     return json_ready(document), decisions
 

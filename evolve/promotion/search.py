@@ -46,6 +46,8 @@ class TrialStatistics:
         Clusters of the trial streams (the DSR's N); NaN without a trial record.
     sharpe_variance : float
         The V[SR_n] the DSR uses (see ``PromotionConfig.sharpe_variance``).
+    leader_ids : tuple of str
+        The trial id leading each cluster (what the stitched selection sample replays).
     """
 
     n_trials: int
@@ -53,6 +55,7 @@ class TrialStatistics:
     sharpe_variance: float
     block: dict[str, Any]
     sharpe_variance_trials: float = math.nan
+    leader_ids: tuple[str, ...] = ()
 
 
 def trial_statistics(table: pa.Table, config: PromotionConfig) -> TrialStatistics:
@@ -83,7 +86,12 @@ def trial_statistics(table: pa.Table, config: PromotionConfig) -> TrialStatistic
         expected_max_sharpe(effective.n_effective, variance)
     )
     return TrialStatistics(
-        n_trials, float(effective.n_effective), variance, block, variances["trials"]
+        n_trials,
+        float(effective.n_effective),
+        variance,
+        block,
+        variances["trials"],
+        tuple(ids[index] for index in effective.leaders),
     )
 
 
