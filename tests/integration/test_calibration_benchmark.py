@@ -66,9 +66,7 @@ def test_calibration_when_one_null_and_one_planted_dataset_then_outcomes_and_tab
     assert all("stitched_dsr" in c["selection"] for r in results for c in r["candidates"])
 
 
-def test_calibrate_strengths_when_searched_on_the_dataset_then_its_oracle_t_is_the_target() -> (
-    None
-):
+def test_calibrate_strengths_when_searched_on_the_dataset_then_its_oracle_t_is_the_target() -> None:
     n_bars, seed = 24 * 200, 7
     strengths = calibration.calibrate_strengths("funding", n_bars, seed, (2.0, 4.0))
 
