@@ -11,7 +11,7 @@ import pyarrow as pa
 from evolve.config.promotion_config import PromotionConfig
 from evolve.promotion.candidates import SearchContext, analyse_candidate, candidate_gates
 from evolve.promotion.evidence import json_ready
-from evolve.promotion.search import extra_pbo_trials, pbo_block, spa_block
+from evolve.promotion.search import distinct_columns, extra_pbo_trials, pbo_block, spa_block
 from fitness import FitnessConfig, FoldConfig, Market
 from populations import StrategySpec
 from tests.synthetic_markets import random_walk_series
@@ -185,3 +185,20 @@ def test_candidate_gates_when_selection_sample_chosen_then_dsr_reads_that_sample
             assert evidence.selection.n_days == analysis.stitched.size
             assert analysis.stitched.size > 2 * analysis.evaluation.validation_returns.size
     assert dsr["validation"].value != dsr["stitched"].value
+
+
+def test_distinct_columns_when_near_copies_then_each_rule_counts_once_on_pre_holdout_days() -> (
+    None
+):
+    rng = np.random.default_rng(5)
+    rule, other = rng.normal(0, 0.01, 100), rng.normal(0, 0.01, 100)
+    copy = rule + rng.normal(0, 0.001, 100)  # correlation ~0.995 with rule
+    late = other.copy()
+    late[80:] = rule[80:]  # equal to rule only on the last (holdout) days
+
+    kept = distinct_columns([rule, copy, other, late], 80, 0.8)
+
+    # copy is dropped; late matches other before day 80, so it is a copy of other, and what it
+    # does after day 80 (the holdout) is never read
+    assert kept == [0, 2]
+    assert distinct_columns([rule, copy], 80, 1.0) == [0, 1]  # only exact copies at 1.0
