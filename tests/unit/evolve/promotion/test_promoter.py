@@ -187,9 +187,7 @@ def test_candidate_gates_when_selection_sample_chosen_then_dsr_reads_that_sample
     assert dsr["validation"].value != dsr["stitched"].value
 
 
-def test_distinct_columns_when_near_copies_then_each_rule_counts_once_on_pre_holdout_days() -> (
-    None
-):
+def test_distinct_columns_when_near_copies_then_each_rule_counts_once_on_pre_holdout_days() -> None:
     rng = np.random.default_rng(5)
     rule, other = rng.normal(0, 0.01, 100), rng.normal(0, 0.01, 100)
     copy = rule + rng.normal(0, 0.001, 100)  # correlation ~0.995 with rule
