@@ -11,9 +11,12 @@ use) — on every synthetic market of :mod:`benchmarks.calibration_markets`:
   power is the share of datasets where a promoted strategy's holdout positions correlate
   >= 0.5 with the oracle's; the best such strategy's holdout Sharpe as a share of the oracle's.
 
-The strength of each target t is found first by replaying the oracle on pilot seeds (the
-measured oracle t of every dataset is printed beside it). Every dataset's gate values are kept
-in ``OUT/results.jsonl`` so thresholds can be re-examined without re-running the searches.
+The strength of each target t is searched on each dataset itself by replaying the oracle
+(:func:`calibrate_strengths`; the measured oracle t is printed beside the target). Every
+dataset's gate values and both selection samples' DSR are kept in ``OUT/results.jsonl`` and
+:mod:`benchmarks.calibration_report` re-judges selection-stage choices without re-running the
+searches. ``--population``, ``--generations``, ``--null-seeds``, ``--planted-seeds`` and
+``--targets`` shrink a pass for pilots.
 """
 
 from __future__ import annotations
