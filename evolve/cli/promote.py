@@ -21,7 +21,8 @@ examples:
   evolve promote --config promotion.toml           thresholds from its [promotion] table
 
 Gates (defaults; every one is a [promotion] key): selection stage DSR >= 0.05 (dsr_min) on
-the validation record with the run's effective trials; confirmation stage holdout PSR(0) at
+the stitched discovery+validation record with the run's effective trials (selection_sample
+"stitched"; "validation" for validation only); confirmation stage holdout PSR(0) at
 family-wise 5% (psr_min 0.95), Holm over candidate clusters (confirmation_method,
 cluster_correlation_min); PBO <= 0.2 (pbo_max); at 2x fees and
 slippage PSR >= 0.95 and return > 0 (cost_stress_multiplier, cost_stress_psr_min);

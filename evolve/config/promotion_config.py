@@ -32,8 +32,13 @@ class PromotionConfig(BaseModel):
         default=0.05,
         ge=0.0,
         le=1.0,
-        description="selection stage: DSR on the validation record (a filter; the holdout "
+        description="selection stage: DSR on the selection sample (a filter; the holdout "
         "confirmation stage bounds the false promotions; calibrated in benchmarks/RESULTS.md)",
+    )
+    selection_sample: Literal["validation", "stitched"] = Field(
+        default="stitched",
+        description="the selection stage's sample: 'stitched' = the discovery+validation "
+        "record (first discovery bar to the end of validation), 'validation' = validation only",
     )
     psr_min: float = Field(
         default=0.95,

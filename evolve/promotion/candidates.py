@@ -26,7 +26,7 @@ import primitives
 from evolve.config.promotion_config import PromotionConfig
 from evolve.errors import NoHoldoutError
 from evolve.numbers import finite_or_none
-from evolve.promotion import gauntlet, replays
+from evolve.promotion import gauntlet, replays, selection
 from evolve.promotion.confirmation import Cluster, ConfirmationLevel
 from evolve.promotion.gauntlet import ConcentrationShares, Gate, PerTradeStatistics
 from evolve.promotion.seeds import SeedPurpose, stable_seed
@@ -57,9 +57,11 @@ class SearchContext:
     sharpe_variance_trials: float = math.nan
     levels: Mapping[str, ConfirmationLevel] = field(default_factory=dict)
     clusters: tuple[Cluster, ...] = ()
+    stitched_variance: float = math.nan
 
-
-SELECTION_SAMPLE = "validation"
+    def selection_variance(self, sample: str) -> float:
+        """Return V[SR_n] of the selection ``sample`` ("validation" or "stitched")."""
+        return self.sharpe_variance if sample == "validation" else self.stitched_variance
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -74,6 +76,9 @@ class CandidateAnalysis:
         Of ``holdout.daily_returns`` (None: fewer than 2 days).
     stream : ndarray of float64
         Validation (evaluator) then holdout (replay) daily returns: what correlations use.
+    stitched : ndarray of float64
+        Daily returns replayed from the first discovery bar to the end of validation (the
+        stitched selection sample; empty without a validation segment).
     """
 
     spec: StrategySpec
@@ -84,6 +89,7 @@ class CandidateAnalysis:
     timeline: replays.Replay
     moments: SampleMoments | None
     stream: Float64Array
+    stitched: Float64Array
 
     @property
     def holdout_returns(self) -> Float64Array:
@@ -136,7 +142,14 @@ def analyse_candidate(
     timeline = replays.replay(targets, market, fitness.costs, *timeline_span(market))
     stream = promotion_stream(evaluation.validation_returns, holdout)
     moments = gauntlet.return_moments(holdout.daily_returns)
-    return CandidateAnalysis(spec, rank, evaluation, targets, holdout, timeline, moments, stream)
+    stitched = (
+        selection.stitched_returns(targets, market, fitness.costs)
+        if selection.has_validation(market)
+        else np.zeros(0)
+    )
+    return CandidateAnalysis(
+        spec, rank, evaluation, targets, holdout, timeline, moments, stream, stitched
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,7 +315,9 @@ class HoldoutStatistics:
     """A candidate's statistics (the ``statistics`` block of its evidence); per day unless named.
 
     Every holdout number here is of the one holdout replay; ``validation_*`` of the evaluator's
-    validation record (the trial record N_eff and V[SR_n] come from).
+    validation record (the trial record N_eff and V[SR_n] come from); ``stitched_*`` of the
+    replay from the first discovery bar to the end of validation (both selection samples are
+    reported, the configured one is gated).
     """
 
     holdout_daily_sharpe: float | None
@@ -313,6 +328,8 @@ class HoldoutStatistics:
     sr0: float | None
     validation_daily_sharpe: float | None
     validation_dsr: float | None
+    stitched_daily_sharpe: float | None
+    stitched_dsr: float | None
     holdout_return: float
     holdout_annual_sharpe: float | None
     null_percentile: float | None
@@ -378,25 +395,22 @@ class CandidateEvidence:
         }
 
 
-def _sr_zero(context: SearchContext) -> float | None:
-    n_effective, variance = context.n_effective, context.sharpe_variance
+def _sr_zero(n_effective: float, variance: float) -> float | None:
     if n_effective >= 1.0 and math.isfinite(variance):
         return expected_max_sharpe(n_effective, max(variance, 0.0))
     return None
 
 
-def _validation_dsr(
-    validation: SampleMoments | None, context: SearchContext, sr_zero: float | None
-) -> float | None:
-    if validation is None or sr_zero is None:
+def _sample_dsr(moments: SampleMoments | None, n_effective: float, variance: float) -> float | None:
+    if moments is None or _sr_zero(n_effective, variance) is None:
         return None
     return deflated_sharpe_ratio(
-        validation.sharpe,
-        validation.n_obs,
-        validation.skew,
-        validation.kurtosis,
-        context.n_effective,
-        max(context.sharpe_variance, 0.0),
+        moments.sharpe,
+        moments.n_obs,
+        moments.skew,
+        moments.kurtosis,
+        n_effective,
+        max(variance, 0.0),
     )
 
 
@@ -416,18 +430,22 @@ def _spa_gates(analysis: CandidateAnalysis, context: SearchContext) -> list[Gate
     ]
 
 
-def dsr_sample(analysis: CandidateAnalysis) -> SampleMoments | None:
-    """Return the sample the selection-stage DSR judges: the validation daily returns.
+def dsr_sample(analysis: CandidateAnalysis, sample: str = "validation") -> SampleMoments | None:
+    """Return the moments of the sample the selection-stage DSR judges.
 
-    The hall of fame was selected on the validation record (the lineage's daily validation
-    streams are the trial record N_eff and V[SR_n] come from), so the deflated Sharpe belongs
-    there (STATISTICS.md §9); the holdout is judged by the confirmation stage. None when the
-    validation returns are constant (no trades there): no selection evidence to deflate.
+    ``"validation"``: the evaluator's daily validation returns; ``"stitched"``: the replay
+    from the first discovery bar to the end of validation (:mod:`evolve.promotion.selection`).
+    The hall of fame was selected there, so the deflated Sharpe belongs there (STATISTICS.md
+    §9); the holdout is judged by the confirmation stage. None when the returns are constant
+    (no trades there): no selection evidence to deflate.
     """
-    values = np.asarray(analysis.evaluation.validation_returns, dtype=np.float64)
-    if values.size < 2 or float(values.std()) == 0.0:
-        return None
-    return gauntlet.return_moments(values)
+    if sample == "validation":
+        values = np.asarray(analysis.evaluation.validation_returns, dtype=np.float64)
+    elif sample == "stitched":
+        values = analysis.stitched
+    else:
+        raise ValueError(f"dsr_sample: sample: expected validation or stitched, found {sample!r}")
+    return selection.moments_or_none(values)
 
 
 def confirmation_level(analysis: CandidateAnalysis, context: SearchContext) -> ConfirmationLevel:
@@ -444,15 +462,19 @@ def candidate_gates(
 ) -> tuple[list[Gate], CandidateEvidence]:
     """Return every gate of a candidate but the correlation gate, and its evidence.
 
-    Two stages, each on its own sample: ``dsr`` (selection) on the validation record with the
-    search's N_eff and V[SR_n]; ``psr`` (confirmation) on the holdout replay at the
+    Two stages, each on its own sample: ``dsr`` (selection) on the configured selection sample
+    (``selection_sample``: the stitched discovery+validation record or validation) with the
+    search's N_eff and that sample's V[SR_n]; ``psr`` (confirmation) on the holdout replay at the
     family-wise corrected level of the candidate's cluster. Every other gate reads the one
     holdout replay; adding or changing a gate is one line below plus its function in
     :mod:`evolve.promotion.gauntlet`.
     """
-    config, selection = context.config, dsr_sample(analysis)
+    config = context.config
+    sample = config.selection_sample
+    chosen = dsr_sample(analysis, sample)
+    variance = context.selection_variance(sample)
     dsr = gauntlet.dsr_gate(
-        selection, context.n_effective, context.sharpe_variance, config.dsr_min, SELECTION_SAMPLE
+        chosen, context.n_effective, variance, config.dsr_min, selection.SAMPLE_NAMES[sample]
     )
     level = confirmation_level(analysis, context)
     correction = (
@@ -509,11 +531,11 @@ def candidate_gates(
         concentration=concentration_evidence,
         cluster=level.cluster,
         selection=SelectionStage(
-            SELECTION_SAMPLE,
+            selection.SAMPLE_NAMES[sample],
             dsr.value,
-            None if selection is None else selection.sharpe,
-            0 if selection is None else selection.n_obs,
-            _sr_zero(context),
+            None if chosen is None else chosen.sharpe,
+            0 if chosen is None else chosen.n_obs,
+            _sr_zero(context.n_effective, variance),
         ),
         confirmation=ConfirmationStage(
             "holdout", psr.value, level.alpha, level.corrected_alpha, level.n_clusters, level.method
@@ -530,8 +552,9 @@ def _statistics(
     drawdown_p: float | None,
     null_percentile: float | None,
 ) -> HoldoutStatistics:
-    moments, sr_zero = analysis.moments, _sr_zero(context)
+    moments, sr_zero = analysis.moments, _sr_zero(context.n_effective, context.sharpe_variance)
     validation = gauntlet.return_moments(analysis.evaluation.validation_returns)
+    stitched = dsr_sample(analysis, "stitched")
     # the selection-stage DSR with V[SR_n] = the trials' own dispersion (STATISTICS.md §1.3)
     trials_dsr = gauntlet.dsr_gate(
         validation, context.n_effective, context.sharpe_variance_trials, 0.0
@@ -544,7 +567,9 @@ def _statistics(
         kurtosis=None if moments is None else moments.kurtosis,
         sr0=sr_zero,
         validation_daily_sharpe=None if validation is None else validation.sharpe,
-        validation_dsr=_validation_dsr(validation, context, sr_zero),
+        validation_dsr=_sample_dsr(validation, context.n_effective, context.sharpe_variance),
+        stitched_daily_sharpe=None if stitched is None else stitched.sharpe,
+        stitched_dsr=_sample_dsr(stitched, context.n_effective, context.stitched_variance),
         holdout_return=analysis.holdout.total_return,
         holdout_annual_sharpe=replays.annual_sharpe(analysis.holdout_returns),
         null_percentile=null_percentile,

@@ -48,11 +48,13 @@ from evolve.promotion.evidence import (
 )
 from evolve.promotion.run_inputs import RunInputs, open_run
 from evolve.promotion.search import (
+    distinct_columns,
     extra_pbo_trials,
     pbo_block,
     spa_block,
     trial_statistics,
 )
+from evolve.promotion.selection import stitched_trials
 from fitness import evaluate
 from fitness.data.atomic import write_text_atomic
 from populations import (
@@ -65,6 +67,7 @@ from populations import (
 )
 
 logger = logging.getLogger(__name__)
+PBO_EXTRA_FACTOR = 4  # lineage trials looked at per missing PBO column (near-copies skipped)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,23 +88,39 @@ def _pbo(
     config: PromotionConfig,
     memo: primitives.Memo,
 ) -> dict[str, Any]:
+    # one column per distinct strategy: candidates in rank order, then the best further lineage
+    # trials, near-duplicates (pre-holdout correlation >= cluster_correlation_min) dropped
     market = run.inputs.market
+    start, _ = timeline_span(market)
+    n_days = (holdout_span(market)[0] - start) // replays.day_bucket_ms(market)
+    threshold = config.cluster_correlation_min
     columns = [analysis.timeline.daily_returns for analysis in analyses]
-    missing = config.pbo_min_strategies - len(columns)
+    kept = distinct_columns(columns, n_days, threshold)
+    columns = [columns[k] for k in kept]
+    n_candidates = len(columns)
+    missing = config.pbo_min_strategies - n_candidates
     extras = extra_pbo_trials(
         run.lineage,
         {a.spec.id for a in analyses},
         {a.evaluation.semantic_hash for a in analyses},
-        missing,
+        PBO_EXTRA_FACTOR * missing,
         score_index_of(run.config),
     )
+    n_lineage = 0
     for _, expression in extras:
+        if n_lineage >= missing:
+            break
         targets = replays.strategy_targets(expression, market, memo)
-        columns.append(
-            replays.replay(targets, market, run.config.costs, *timeline_span(market)).daily_returns
-        )
-    block = pbo_block(np.column_stack(columns), config, len(analyses))
-    block["n_lineage_trials"] = len(extras)
+        column = replays.replay(targets, market, run.config.costs, *timeline_span(market))
+        if len(distinct_columns([*columns, column.daily_returns], n_days, threshold)) > len(
+            columns
+        ):
+            columns.append(column.daily_returns)
+            n_lineage += 1
+    block = pbo_block(np.column_stack(columns), config, n_candidates)
+    block["n_lineage_trials"] = n_lineage
+    block["n_near_duplicates_dropped"] = len(analyses) - n_candidates
+    block["distinct_correlation"] = threshold
     return block
 
 
@@ -110,8 +129,10 @@ def _pbo_detail(block: dict[str, Any]) -> str:
         return f"not computable: {block.get('reason', '')}"
     return (
         f"CSCV, S={block['n_blocks']} blocks of {block['n_days'] // block['n_blocks']} days, "
-        f"{block['n_strategies']} strategies ({block['n_candidates']} candidates + "
-        f"{block['n_lineage_trials']} lineage trials), daily returns over the whole timeline"
+        f"{block['n_strategies']} distinct strategies ({block['n_candidates']} candidates + "
+        f"{block['n_lineage_trials']} lineage trials; near-duplicates at pre-holdout "
+        f"correlation >= {block['distinct_correlation']:g} count once), daily returns over the "
+        "whole timeline"
     )
 
 
@@ -255,6 +276,7 @@ def _gauntlet(
         for rank, spec in enumerate(run.candidates, start=1)
     ]
     trials = trial_statistics(run.lineage, config)
+    stitched = stitched_trials(run.lineage, trials.leader_ids, market, run.config.costs, memo)
     pbo = _pbo(run, analyses, config, memo)
     holdout_matrix = np.column_stack([a.holdout_returns for a in analyses])
     buy_and_hold = replays.buy_and_hold_daily(market, *holdout_span(market))
@@ -288,9 +310,17 @@ def _gauntlet(
         sharpe_variance_trials=trials.sharpe_variance_trials,
         levels=levels,
         clusters=clusters,
+        stitched_variance=stitched.variance(config.sharpe_variance),
     )
     decisions = _decide(analyses, context, run, memo)
-    search = {**trials.block, "pbo": pbo, "spa": spa, "null_model": null_model}
+    search = {
+        **trials.block,
+        "stitched": stitched.block(trials.n_effective, config.sharpe_variance),
+        "selection_sample": config.selection_sample,
+        "pbo": pbo,
+        "spa": spa,
+        "null_model": null_model,
+    }
     document = build_evidence(run, config, search, context, decisions, now)
     return json_ready(document), decisions
 

@@ -18,7 +18,7 @@ import numpy.typing as npt
 
 from evolve.config.promotion_config import PromotionConfig
 from evolve.numbers import finite_or_none
-from evolve.promotion.gauntlet import estimation_variance, pbo_block_count
+from evolve.promotion.gauntlet import correlation, estimation_variance, pbo_block_count
 from evolve.promotion.seeds import SeedPurpose, search_seed
 from fitness.errors import DataError
 from fitness.stats.sharpe import (
@@ -46,6 +46,8 @@ class TrialStatistics:
         Clusters of the trial streams (the DSR's N); NaN without a trial record.
     sharpe_variance : float
         The V[SR_n] the DSR uses (see ``PromotionConfig.sharpe_variance``).
+    leader_ids : tuple of str
+        The trial id leading each cluster (what the stitched selection sample replays).
     """
 
     n_trials: int
@@ -53,6 +55,7 @@ class TrialStatistics:
     sharpe_variance: float
     block: dict[str, Any]
     sharpe_variance_trials: float = math.nan
+    leader_ids: tuple[str, ...] = ()
 
 
 def trial_statistics(table: pa.Table, config: PromotionConfig) -> TrialStatistics:
@@ -83,7 +86,12 @@ def trial_statistics(table: pa.Table, config: PromotionConfig) -> TrialStatistic
         expected_max_sharpe(effective.n_effective, variance)
     )
     return TrialStatistics(
-        n_trials, float(effective.n_effective), variance, block, variances["trials"]
+        n_trials,
+        float(effective.n_effective),
+        variance,
+        block,
+        variances["trials"],
+        tuple(ids[index] for index in effective.leaders),
     )
 
 
@@ -141,6 +149,25 @@ def extra_pbo_trials(
         if len(chosen) == count:
             break
     return chosen
+
+
+def distinct_columns(
+    columns: list[npt.NDArray[np.float64]], n_days: int, threshold: float
+) -> list[int]:
+    """Return the indices of the columns that are not near-duplicates of an earlier one.
+
+    Greedy in the order given (candidates in rank order first): a column is kept when its
+    correlation with every kept column over the first ``n_days`` days (the days before the
+    holdout: the check reads no holdout data) is below ``threshold``. CSCV asks whether picking
+    the in-sample best of *different* strategies overfits; among copies of one rule the pick is
+    a coin flip and PBO tends to 1/2 whatever the edge, so a copy counts once.
+    """
+    kept: list[int] = []
+    for index, column in enumerate(columns):
+        head = np.asarray(column[:n_days], dtype=np.float64)
+        if all(correlation(head, columns[k][:n_days]) < threshold for k in kept):
+            kept.append(index)
+    return kept
 
 
 def pbo_block(matrix: npt.ArrayLike, config: PromotionConfig, n_candidates: int) -> dict:

@@ -8,13 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmarks import calibration
+from benchmarks import calibration, calibration_report
 from benchmarks.calibration_markets import NULLS, PLANTED, last_settled
 
 
 def test_wilson_upper_when_zero_of_73_then_below_5_percent() -> None:
-    assert calibration.wilson_upper(0, 73) < 0.05 < calibration.wilson_upper(0, 72)
-    assert calibration.wilson_upper(5, 20) == pytest.approx(0.4687, abs=1e-4)  # by hand
+    assert calibration_report.wilson_upper(0, 73) < 0.05 < calibration_report.wilson_upper(0, 72)
+    assert calibration_report.wilson_upper(5, 20) == pytest.approx(0.4687, abs=1e-4)  # by hand
 
 
 def test_markets_when_same_seed_then_same_bytes_and_hourly_settled_funding() -> None:
@@ -62,4 +62,36 @@ def test_calibration_when_one_null_and_one_planted_dataset_then_outcomes_and_tab
     assert all("oracle_correlation" in c for c in results[1]["candidates"])
     text = calibration.table(results)
     assert "Wilson upper bound" in text and "| trend | 6 |" in text
-    assert "| 0.05 |" in calibration.what_if_table(results)
+    assert "stitched dsr>=0.05, family all" in calibration.what_if_table(results)
+    assert all("stitched_dsr" in c["selection"] for r in results for c in r["candidates"])
+
+
+def test_calibrate_strengths_when_searched_on_the_dataset_then_its_oracle_t_is_the_target() -> None:
+    n_bars, seed = 24 * 200, 7
+    strengths = calibration.calibrate_strengths("funding", n_bars, seed, (2.0, 4.0))
+
+    for target, strength in strengths.items():
+        assert calibration._dataset_t("funding", n_bars, seed, strength) == pytest.approx(
+            target, abs=0.05
+        )
+    assert strengths[2.0] < strengths[4.0]
+
+
+def test_rejudge_when_family_is_the_selected_clusters_then_holm_runs_over_fewer_tests() -> None:
+    def candidate(cluster: int, dsr: float, psr: float) -> dict:
+        gates = {"dsr": [dsr, 0.05, True], "psr": [psr, 0.95, True], "pbo": [0.1, 0.2, True]}
+        return {
+            "cluster": cluster,
+            "gates": gates,
+            "selection": {"stitched_dsr": dsr, "validation_dsr": dsr},
+        }
+
+    # psr 0.985: p = 0.015 > 0.05 / 4 (four clusters) but < 0.05 / 1 (one selected cluster)
+    result = {
+        "candidates": [candidate(0, 0.9, 0.985)] + [candidate(k, 0.0, 0.5) for k in (1, 2, 3)]
+    }
+    everyone = calibration_report.Choice("stitched", 0.05, selected_family=False)
+    selected = calibration_report.Choice("stitched", 0.05, selected_family=True)
+
+    assert calibration_report.rejudge(result, everyone) == []
+    assert calibration_report.rejudge(result, selected) == [result["candidates"][0]]

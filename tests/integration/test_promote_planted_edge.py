@@ -94,10 +94,17 @@ def test_planted_edge_when_promoted_then_every_gate_passed_with_margin(
     assert set(gates) >= {"dsr", "psr", "pbo", "cost_stress", "stability", "min_trades"}
     assert {"drawdown", "concentration", "correlation"} <= set(gates)
     assert gates["pbo"]["value"] <= 0.1
-    # two stages, each on its own sample: DSR on validation, corrected PSR(0) on the holdout
+    # two stages, each on its own sample: DSR on the stitched discovery+validation record,
+    # corrected PSR(0) on the holdout; the validation-only DSR is reported beside it
     stage = best["stage"]
-    assert stage["selection"]["sample"] == "validation"
+    assert stage["selection"]["sample"] == "discovery+validation"
     assert stage["selection"]["dsr"] == gates["dsr"]["value"] >= gates["dsr"]["threshold"]
+    assert stage["selection"]["dsr"] == best["statistics"]["stitched_dsr"]
+    assert best["statistics"]["validation_dsr"] is not None
+    search = evidence["search"]
+    assert search["selection_sample"] == "stitched"
+    assert stage["selection"]["sr0_daily"] == search["stitched"]["expected_max_sharpe"]
+    assert stage["selection"]["n_days"] == search["stitched"]["n_days"]
     assert stage["confirmation"]["sample"] == "holdout"
     assert stage["confirmation"]["corrected_alpha"] <= stage["confirmation"]["alpha"]
     assert gates["psr"]["threshold"] == pytest.approx(1 - stage["confirmation"]["corrected_alpha"])

@@ -11,7 +11,7 @@ import pyarrow as pa
 from evolve.config.promotion_config import PromotionConfig
 from evolve.promotion.candidates import SearchContext, analyse_candidate, candidate_gates
 from evolve.promotion.evidence import json_ready
-from evolve.promotion.search import extra_pbo_trials, pbo_block, spa_block
+from evolve.promotion.search import distinct_columns, extra_pbo_trials, pbo_block, spa_block
 from fitness import FitnessConfig, FoldConfig, Market
 from populations import StrategySpec
 from tests.synthetic_markets import random_walk_series
@@ -149,3 +149,54 @@ def test_spa_block_when_seeded_then_reproducible_and_edge_has_small_p() -> None:
     assert first["benchmark"]["flat"]["p_consistent"] < 0.05
     assert singles["flat"][0] < 0.05 and singles["flat"][1] > 0.05
     assert len(singles["buy_and_hold"]) == 3
+
+
+def test_candidate_gates_when_selection_sample_chosen_then_dsr_reads_that_sample() -> None:
+    market = Market.build([random_walk_series(24 * 200, 3)], FOLDS)
+    fitness = FitnessConfig(folds=FOLDS)
+    trend = "pos_from(gt(ema(close, 12), ema(close, 26)), lt(ema(close, 12), ema(close, 26)))"
+    analysis = analyse_candidate(_spec(trend), 1, market, fitness)
+    dsr = {}
+    for sample in ("validation", "stitched"):
+        context = SearchContext(
+            market=market,
+            fitness=fitness,
+            config=PromotionConfig(probe_copies=2, bootstrap_samples=200, selection_sample=sample),
+            n_effective=20.0,
+            sharpe_variance=0.01,
+            pbo=None,
+            pbo_detail="not computable",
+            stitched_variance=0.002,
+        )
+        gates, evidence = candidate_gates(analysis, context)
+        dsr[sample] = next(g for g in gates if g.name == "dsr")
+        assert evidence.selection is not None
+        assert evidence.selection.dsr == dsr[sample].value
+        # both samples' DSR are reported whichever is gated
+        assert evidence.statistics.validation_dsr is not None
+        assert evidence.statistics.stitched_dsr is not None
+        if sample == "validation":
+            assert evidence.selection.sample == "validation"
+            assert dsr[sample].value == evidence.statistics.validation_dsr
+            assert evidence.selection.n_days == analysis.evaluation.validation_returns.size
+        else:
+            assert evidence.selection.sample == "discovery+validation"
+            assert dsr[sample].value == evidence.statistics.stitched_dsr
+            assert evidence.selection.n_days == analysis.stitched.size
+            assert analysis.stitched.size > 2 * analysis.evaluation.validation_returns.size
+    assert dsr["validation"].value != dsr["stitched"].value
+
+
+def test_distinct_columns_when_near_copies_then_each_rule_counts_once_on_pre_holdout_days() -> None:
+    rng = np.random.default_rng(5)
+    rule, other = rng.normal(0, 0.01, 100), rng.normal(0, 0.01, 100)
+    copy = rule + rng.normal(0, 0.001, 100)  # correlation ~0.995 with rule
+    late = other.copy()
+    late[80:] = rule[80:]  # equal to rule only on the last (holdout) days
+
+    kept = distinct_columns([rule, copy, other, late], 80, 0.8)
+
+    # copy is dropped; late matches other before day 80, so it is a copy of other, and what it
+    # does after day 80 (the holdout) is never read
+    assert kept == [0, 2]
+    assert distinct_columns([rule, copy], 80, 1.0) == [0, 1]  # only exact copies at 1.0
