@@ -49,6 +49,12 @@ class PromotionConfig(BaseModel):
     confirmation_method: Literal["holm", "sidak"] = Field(
         default="holm", description="family-wise correction over the candidate clusters"
     )
+    confirmation_family: Literal["selected", "all"] = Field(
+        default="selected",
+        description="which candidate clusters the holdout correction counts: 'selected' = "
+        "those with a member that passed the selection stage (the others are never taken to "
+        "the holdout), 'all' = every cluster of the hall of fame",
+    )
     cluster_correlation_min: float = Field(
         default=0.8,
         gt=-1.0,

@@ -478,10 +478,17 @@ def candidate_gates(
     )
     level = confirmation_level(analysis, context)
     correction = (
-        f"{level.method.capitalize()} over {level.n_clusters} candidate cluster(s): level "
-        f"{level.corrected_alpha:.4g} of family-wise {level.alpha:.4g}"
+        f"{level.method.capitalize()} over {level.n_clusters} candidate cluster(s) taken to "
+        f"the holdout: level {level.corrected_alpha:.4g} of family-wise {level.alpha:.4g}"
     )
-    psr = gauntlet.psr_gate(analysis.moments, level.psr_threshold, correction=correction)
+    veto = None
+    if not level.tested:
+        correction = (
+            f"the strictest level of the {level.n_clusters} cluster(s) taken to the holdout: "
+            f"{level.corrected_alpha:.4g}"
+        )
+        veto = "not taken to the holdout: no member of its cluster passed the selection stage"
+    psr = gauntlet.psr_gate(analysis.moments, level.psr_threshold, correction=correction, veto=veto)
     stress = cost_stress(analysis, context)
     at_gate = next(p for p in stress if p.multiplier == config.cost_stress_multiplier)
     probe = perturbation(analysis, context)

@@ -5,8 +5,11 @@ with another volatility scaler) are one test, not several, so the candidates are
 by a **holdout-free** similarity: the correlation of their daily *validation* returns (greedy
 leader clustering in rank order; a candidate joins the first cluster whose representative it
 correlates with at ``>= threshold``, else it founds a new one). The family-wise correction then
-runs over the K clusters, with each cluster's p-value that of its representative (the
-best-ranked member): ``p = 1 - PSR(0)`` on the holdout.
+runs over the K clusters **taken to the holdout** — those with a member that passed the
+selection stage (``taken``; by default every cluster) — with each cluster's p-value that of its
+best-ranked member taken: ``p = 1 - PSR(0)`` on the holdout. A cluster whose members all failed
+the selection stage is not a test of the holdout: it does not count in K, and its members carry
+the family's strictest level, marked ``tested=False`` (they fail the selection gate anyway).
 
 - Šidák: every cluster is tested at ``1 - (1 - alpha)^(1/K)``.
 - Holm (step-down): clusters sorted by p; the j-th smallest (j = 1..K) is tested at
@@ -20,7 +23,7 @@ independent / positively dependent tests (Šidák). A cluster's members share it
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -108,6 +111,7 @@ class ConfirmationLevel:
     corrected_alpha: float
     n_clusters: int
     method: Method
+    tested: bool = True
 
     @property
     def psr_threshold(self) -> float:
@@ -152,6 +156,7 @@ def confirmation_levels(
     holdout_psr: dict[str, float | None],
     alpha: float,
     method: Method,
+    taken: Collection[str] | None = None,
 ) -> dict[str, ConfirmationLevel]:
     """Return every candidate's confirmation level, by candidate id.
 
@@ -165,22 +170,35 @@ def confirmation_levels(
     alpha : float
         The family-wise level (``1 - psr_min``).
     method : {"holm", "sidak"}
+    taken : collection of str, optional
+        Ids of the candidates taken to the holdout (those that passed the selection stage);
+        None: every candidate.
     """
-    n_clusters = len(clusters)
-    if n_clusters == 0:
-        return {}
+    if method not in ("holm", "sidak"):
+        raise ValueError(f"confirmation_levels: method: expected holm or sidak, found {method!r}")
+    family: list[tuple[Cluster, str]] = []  # (cluster, its best-ranked member taken)
+    for cluster in clusters:
+        chosen = [m for m in cluster.members if taken is None or m in taken]
+        if chosen:
+            family.append((cluster, chosen[0]))
+    n_family = len(family)
     if method == "sidak":
-        levels = [sidak_alpha(alpha, n_clusters)] * n_clusters
-    elif method == "holm":
+        levels = [sidak_alpha(alpha, n_family)] * n_family if n_family else []
+    else:
         p_values = []
-        for cluster in clusters:
-            psr = finite_or_none(holdout_psr.get(cluster.representative))
+        for _, representative in family:
+            psr = finite_or_none(holdout_psr.get(representative))
             p_values.append(None if psr is None else 1.0 - psr)
         levels = holm_levels(p_values, alpha)
-    else:
-        raise ValueError(f"confirmation_levels: method: expected holm or sidak, found {method!r}")
     out: dict[str, ConfirmationLevel] = {}
-    for cluster, level in zip(clusters, levels, strict=True):
+    for (cluster, _), level in zip(family, levels, strict=True):
         for member in cluster.members:
-            out[member] = ConfirmationLevel(cluster.id, alpha, level, n_clusters, method)
+            out[member] = ConfirmationLevel(cluster.id, alpha, level, n_family, method)
+    strictest = min(levels, default=alpha)
+    for cluster in clusters:
+        for member in cluster.members:
+            if member not in out:
+                out[member] = ConfirmationLevel(
+                    cluster.id, alpha, strictest, n_family, method, tested=False
+                )
     return out

@@ -79,7 +79,7 @@ class ConfirmationStageDocument(BaseModel):
     psr: float | None
     alpha: float = Field(ge=0.0, le=1.0)
     corrected_alpha: float = Field(ge=0.0, le=1.0)
-    n_clusters: int = Field(ge=1)
+    n_clusters: int = Field(ge=0)  # 0: no cluster passed the selection stage
     method: Literal["holm", "sidak"]
 
 

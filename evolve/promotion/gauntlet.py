@@ -230,6 +230,7 @@ def psr_gate(
     minimum: float,
     name: str = "psr",
     correction: str = "",
+    veto: str | None = None,
 ) -> Gate:
     """Return the PSR(0) gate on daily returns: the probability the true Sharpe exceeds 0.
 
@@ -239,6 +240,8 @@ def psr_gate(
         Pass at ``PSR >= minimum`` (the confirmation stage passes ``1 - corrected_alpha``).
     correction : str
         How ``minimum`` was corrected for the family of candidates (for the detail).
+    veto : str, optional
+        Why the gate fails whatever the value (a candidate not taken to the holdout).
     """
     if moments is None:
         return judge(name, None, minimum, ">=", "not computable: fewer than 2 holdout days")
@@ -248,7 +251,7 @@ def psr_gate(
     detail = f"holdout {_moments_detail(moments)} vs 0"
     if correction:
         detail += f"; {correction}"
-    return judge(name, value, minimum, ">=", detail)
+    return judge(name, value, minimum, ">=", detail, veto=veto)
 
 
 def pbo_gate(pbo: float | None, maximum: float, detail: str) -> Gate:

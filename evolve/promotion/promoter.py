@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,6 +35,7 @@ from evolve.promotion.candidates import (
     SearchContext,
     analyse_candidate,
     candidate_gates,
+    dsr_sample,
     holdout_span,
     lineage_sketch,
     promotion_stream,
@@ -292,8 +294,15 @@ def _gauntlet(
         config.cluster_correlation_min,
     )
     holdout_psr = {a.spec.id: gauntlet.psr_gate(a.moments, config.psr_min).value for a in analyses}
+    stitched_variance = stitched.variance(config.sharpe_variance)
+    taken = None
+    if config.confirmation_family == "selected":
+        variance = (
+            trials.sharpe_variance if config.selection_sample == "validation" else stitched_variance
+        )
+        taken = _selected(analyses, config, trials.n_effective, variance)
     levels = confirmation_levels(
-        clusters, holdout_psr, 1.0 - config.psr_min, config.confirmation_method
+        clusters, holdout_psr, 1.0 - config.psr_min, config.confirmation_method, taken
     )
     context = SearchContext(
         market=market,
@@ -310,7 +319,7 @@ def _gauntlet(
         sharpe_variance_trials=trials.sharpe_variance_trials,
         levels=levels,
         clusters=clusters,
-        stitched_variance=stitched.variance(config.sharpe_variance),
+        stitched_variance=stitched_variance,
     )
     decisions = _decide(analyses, context, run, memo)
     search = {
@@ -323,6 +332,21 @@ def _gauntlet(
     }
     document = build_evidence(run, config, search, context, decisions, now)
     return json_ready(document), decisions
+
+
+def _selected(
+    analyses: Sequence[CandidateAnalysis],
+    config: PromotionConfig,
+    n_effective: float,
+    variance: float,
+) -> set[str]:
+    """Return the ids of the candidates that pass the selection stage (taken to the holdout)."""
+    sample = config.selection_sample
+    return {
+        a.spec.id
+        for a in analyses
+        if gauntlet.dsr_gate(dsr_sample(a, sample), n_effective, variance, config.dsr_min).passed
+    }
 
 
 def _write_outputs(

@@ -125,7 +125,7 @@ def _stages(candidate: CandidateDocument, anchor: str) -> Block | None:
             f"PSR(0) {fmt(get(confirmation, 'psr'), 'probability')}",
             f"α {fmt(get(confirmation, 'alpha'), 'probability')} corrected to "
             f"{fmt(get(confirmation, 'corrected_alpha'), 'number')} for "
-            f"{fmt(get(confirmation, 'n_clusters'), 'count')} clusters "
+            f"{fmt(get(confirmation, 'n_clusters'), 'count')} clusters taken to the holdout "
             f"({get(confirmation, 'method') or 'method ' + ABSENT})",
         ),
     ]

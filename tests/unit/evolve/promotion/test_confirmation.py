@@ -80,3 +80,35 @@ def test_confirmation_levels_when_holm_then_members_share_their_cluster_level() 
     assert levels["b"].corrected_alpha == pytest.approx(0.05)
     assert levels["a"].n_clusters == 2 and levels["c"].cluster == 0
     assert levels["a"].psr_threshold == pytest.approx(0.975)
+
+
+def test_confirmation_levels_when_a_cluster_failed_selection_then_not_counted_in_the_family() -> (
+    None
+):
+    rng = np.random.default_rng(2)
+    base = rng.normal(0, 0.01, 50)
+    streams = [base, rng.normal(0, 0.01, 50), rng.normal(0, 0.01, 50), base]
+    clusters = cluster_candidates(["a", "b", "c", "d"], streams, 0.8)
+    psr = {"a": 0.9999, "b": 0.97, "c": 0.5, "d": 0.999}
+
+    every = confirmation_levels(clusters, psr, 0.05, "holm")
+    # "c" failed the selection stage; "a" too, so its cluster is represented by "d"
+    taken = confirmation_levels(clusters, psr, 0.05, "holm", taken={"b", "d"})
+
+    # by hand: all three clusters -> p (a 1e-4, b 0.03, c 0.5) at 0.05/3, 0.05/2, 0.05/1;
+    # b's 0.03 > 0.025 fails, and with it c's level stays 0.025
+    assert [every[k].corrected_alpha for k in "abc"] == pytest.approx([0.05 / 3, 0.025, 0.025])
+    # two clusters taken -> p (d 1e-3, b 0.03) at 0.05/2, then 0.05: b is confirmed now
+    assert taken["d"].corrected_alpha == taken["a"].corrected_alpha == pytest.approx(0.025)
+    assert taken["b"].corrected_alpha == pytest.approx(0.05)
+    assert taken["b"].n_clusters == 2 and taken["b"].tested
+    assert not taken["c"].tested and taken["c"].corrected_alpha == pytest.approx(0.025)
+
+
+def test_confirmation_levels_when_nothing_passed_selection_then_every_cluster_untested() -> None:
+    clusters = cluster_candidates(["a"], [np.arange(5.0)], 0.8)
+
+    levels = confirmation_levels(clusters, {"a": 0.99}, 0.05, "sidak", taken=set())
+
+    assert not levels["a"].tested and levels["a"].n_clusters == 0
+    assert levels["a"].corrected_alpha == 0.05
