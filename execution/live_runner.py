@@ -92,6 +92,7 @@ class LiveRunner(Runner):
         after_step: Callable[[StateStore, int], list[dict[str, Any]]] | None = None,
     ) -> None:
         self.limits = limits or RiskLimits()
+        self.mode = mode  # before the account opens: the file's mode must match it
         super().__init__(
             store,
             feed,
@@ -108,7 +109,6 @@ class LiveRunner(Runner):
         self.attribution = broker.attribution
         self.trading = broker.trading
         broker._on_event = self._broker_event
-        self.mode = mode
         self.leverage = leverage
         self.margin_mode = margin_mode
         self.halt_attempts = halt_attempts
@@ -159,6 +159,9 @@ class LiveRunner(Runner):
         model = math.fsum(a.value for a in self.broker.accounts.values())
         self.ledger.add_mark(bar_time, self._venue_equity, model)
         self._check_drawdowns(bar_time, self._venue_equity)
+        if self.store.active_halt_id() is not None:  # a halt (drawdown, monitor): no new orders
+            self._intents = []
+            return
         self._intents = self._plan(bar_time, status.now_ms, self._venue, self._venue_equity)
 
     def _after_step(self, bar_time: int) -> None:

@@ -108,6 +108,8 @@ class Runner:
         transaction (the lifecycle's decay monitor); returns the events it wrote.
     """
 
+    mode = "paper"  # the account's rung: LiveRunner sets "demo" or "live" before opening
+
     def __init__(
         self,
         store: StateStore,
@@ -157,6 +159,7 @@ class Runner:
                 self.store.set_meta("initial_equity", repr(self.equity))
                 self.store.set_meta("timeframe", self.feed.timeframe)
                 self.store.set_meta("feed", self.feed.kind)
+                self.store.set_meta("mode", self.mode)
                 self.store.set_meta("symbols", ",".join(symbols))
                 for seq, (s, w) in enumerate(zip(self.strategies, weights, strict=True)):
                     capital = self.equity * w
@@ -173,6 +176,13 @@ class Runner:
                 f"account and this run feeds {self.feed.kind} bars; a replay and a live account "
                 "never share a file (a replayed record must not pass for a live one): pass "
                 "another --state"
+            )
+        elif (self.store.get_meta("mode") or "paper") != self.mode:
+            raise PaperError(
+                f"{self.store.path}: the state file holds a {self.store.get_meta('mode')} "
+                f"account and this run is {self.mode}; paper, demo and live accounts never "
+                "share a file (a paper record must not pass for a venue one): pass another "
+                "--state"
             )
         elif existing != self.account_id:
             raise PaperError(

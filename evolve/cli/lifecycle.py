@@ -49,7 +49,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     deploy.add_argument("spec", metavar="SPEC", help="the promoted spec file")
     deploy.add_argument("--to", required=True, choices=("paper", "demo", "live"), dest="target")
-    _common(deploy)
+    _common(
+        deploy, "the account the strategy moves into (default <data home>/<--to>/account.sqlite)"
+    )
     deploy.add_argument(
         "--baseline",
         metavar="DATASET",
@@ -87,7 +89,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     retire.add_argument("spec", metavar="SPEC", help="the spec file")
-    _common(retire)
+    _common(
+        retire,
+        "the account (default: every paper, demo and live account under the data home that "
+        "holds the strategy)",
+    )
     retire.set_defaults(handler=retire_command)
 
 
@@ -110,13 +116,8 @@ def lifecycle_config(args: argparse.Namespace, **overrides: Any) -> Any:
     return LifecycleConfig(**settings.model_dump())
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--state",
-        type=Path,
-        metavar="PATH",
-        help="the account's state file (default <data home>/paper/account.sqlite)",
-    )
+def _common(parser: argparse.ArgumentParser, state_help: str) -> None:
+    parser.add_argument("--state", type=Path, metavar="PATH", help=state_help)
     parser.add_argument("--reason", metavar="TEXT", help="why (recorded with the move)")
     add_option(parser, "home")
 
@@ -166,9 +167,10 @@ def deploy_command(args: argparse.Namespace) -> int:
     source = store
     try:
         lifecycle.ensure_tables(store)
+        since = None
         if record_path.resolve() != state_path.resolve():
             source = StateStore(record_path, readonly=True)
-            _refuse_retired_here(store, spec.id)
+            since = _target_allows(store, spec.id, args.target)
         current, _ = lifecycle.current_state(source, spec.id)
         baseline = lifecycle.get_baseline(source, spec.id)
         fresh = None
@@ -177,7 +179,9 @@ def deploy_command(args: argparse.Namespace) -> int:
                 fresh = baseline = _baseline(args, spec, config)
             except (LifecycleError, PaperError) as e:
                 raise UsageError(str(e)) from e
-        record = lifecycle.track_record(source, spec.id) if current in lifecycle.RUNNING else None
+        record = (
+            lifecycle.track_record(source, spec.id, since) if current in lifecycle.RUNNING else None
+        )
         if args.target == "live":
             _refuse_unqualified_record(source, spec.id)
         decision = lifecycle.decide_deploy(
@@ -224,14 +228,30 @@ def _deploy_paths(args: argparse.Namespace) -> tuple[Path, Path]:
     return state, record if record.is_file() else state
 
 
-def _refuse_retired_here(store: Any, strategy: str) -> None:
+def _target_allows(store: Any, strategy: str, target: str) -> int | None:
+    """Check the account a move up enters; return the bar after which a record counts.
+
+    The target account's own ledger is authoritative there: a strategy retired in it stays
+    retired; one already at ``target`` or above is not deployed again (a second row would
+    restart the decay monitor's record); one demoted there (by the monitor or by hand) needs a
+    record earned after that move, not the one that qualified it before.
+    """
     from execution import lifecycle
 
-    if lifecycle.current_state(store, strategy)[0] == "retired":
+    rows = lifecycle.transitions(store, strategy)
+    here = str(rows[-1]["to_state"]) if rows else "promoted"
+    if here == "retired":
         raise UsageError(
             f"deploy {strategy} refused: it is retired in {store.path} (terminal; promote a "
             "new spec instead)"
         )
+    if here in lifecycle.RUNNING and lifecycle.LADDER.index(here) >= lifecycle.LADDER.index(target):
+        raise UsageError(
+            f"deploy {strategy} refused: it is already {here} in {store.path} (expected a "
+            f"state below {target} there)"
+        )
+    moved = [row["bar_time"] for row in rows if row["bar_time"] is not None]
+    return int(moved[-1]) if moved else None
 
 
 def _refuse_unqualified_record(source: Any, strategy: str) -> None:
@@ -258,18 +278,51 @@ def retire_command(args: argparse.Namespace) -> int:
     from populations.spec import load_spec
 
     spec = load_spec(Path(args.spec))
-    store = StateStore(_state_path(args))
-    try:
-        lifecycle.ensure_tables(store)
-        current, _ = lifecycle.current_state(store, spec.id)
-        decision = lifecycle.decide_retire(spec.id, current)
-        if not decision.allowed:
-            raise UsageError(f"retire {spec.id} refused: {decision.reason}")
-        _record(store, decision, "retire", args.reason or "retired by hand", None)
-    finally:
-        store.close()
-    print(f"{spec.id}: {decision.from_state} -> retired ({store.path})")
+    for path in _retire_paths(args, spec.id):
+        store = StateStore(path)
+        try:
+            lifecycle.ensure_tables(store)
+            current, _ = lifecycle.current_state(store, spec.id)
+            decision = lifecycle.decide_retire(spec.id, current)
+            if not decision.allowed:
+                raise UsageError(f"retire {spec.id} refused: {decision.reason} ({path})")
+            _record(store, decision, "retire", args.reason or "retired by hand", None)
+        finally:
+            store.close()
+        print(f"{spec.id}: {decision.from_state} -> retired ({path})")
     return 0
+
+
+def _retire_paths(args: argparse.Namespace, strategy: str) -> list[Path]:
+    """``--state``, else every account under the data home that holds the strategy.
+
+    Retiring only the paper account while a live one still trades the strategy would leave
+    real money on it; so without ``--state`` each of the paper, demo and live accounts that
+    knows the strategy (a lifecycle row or a strategy row) is retired, each in its own
+    transaction. None knows it: the paper account (the old default).
+    """
+    from execution import lifecycle
+    from execution.state import StateStore
+
+    if args.state is not None:
+        return [Path(args.state)]
+    home = resolve_home(args.home)
+    found = []
+    for rung in ("paper", "demo", "live"):
+        path = home / rung / "account.sqlite"
+        if not path.is_file():
+            continue
+        store = StateStore(path, readonly=True)
+        try:
+            known = bool(lifecycle.transitions(store, strategy)) or bool(
+                store.query("SELECT 1 FROM strategies WHERE strategy = ?", (strategy,))
+            )
+            retired = lifecycle.current_state(store, strategy)[0] == "retired"
+        finally:
+            store.close()
+        if known and not retired:
+            found.append(path)
+    return found or [_state_path(args)]
 
 
 def _record(

@@ -233,22 +233,34 @@ def live_command(args: argparse.Namespace) -> int:
 
 
 def _not_deployed(state: Path, spec_ids: list[str]) -> list[str]:
-    """Name every spec the live account's ledger does not hold in state ``live``."""
-    from execution.lifecycle import current_state
+    """Name every spec the live account's ledger never held in state ``live``.
+
+    A spec that reached ``live`` here and was demoted or retired since still starts: the
+    runner must be able to restart (after ``kill -9``) and keep its venue leg flat — it then
+    trades in the model only (``execution.lifecycle.on_venue``); refusing it would leave the
+    account's positions on the venue with nothing managing them.
+    """
+    from execution.lifecycle import current_state, transitions
     from execution.state import StateStore
 
     states = {spec_id: "promoted" for spec_id in spec_ids}
+    reached: set[str] = set()
     if state.is_file():
         store = StateStore(state, readonly=True)
         try:
             states = {spec_id: current_state(store, spec_id)[0] for spec_id in spec_ids}
+            reached = {
+                spec_id
+                for spec_id in spec_ids
+                if any(row["to_state"] == "live" for row in transitions(store, spec_id))
+            }
         finally:
             store.close()
     return [
         f"spec {spec_id} in lifecycle state live in {state} (it is {found}: evolve deploy "
         f"SPEC --to live --state {state})"
         for spec_id, found in states.items()
-        if found != "live"
+        if spec_id not in reached
     ]
 
 

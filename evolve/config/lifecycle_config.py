@@ -27,7 +27,7 @@ class LifecycleSettings(BaseModel):
     Daily quantities are per UTC day; probabilities and fractions are in [0, 1].
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=True)
 
     confidence: float = Field(
         default=0.95, gt=0.0, lt=1.0, description="MinTRL confidence of the record length"

@@ -191,12 +191,16 @@ def strategy_equity(store: StateStore, strategy: str) -> list[tuple[int, float]]
     return [(int(t), float(v)) for t, v in rows]
 
 
-def track_record(store: StateStore, strategy: str) -> TrackRecord | None:
+def track_record(store: StateStore, strategy: str, since: int | None = None) -> TrackRecord | None:
     """Return the strategy's record in its current state (None: not in the account).
 
     Days are UTC calendar days of bar open times; a day counts once its last bar is processed.
+    ``since`` (a bar open time) drops the bars up to it as well: a record earned before the
+    strategy's last move in another account (a demotion there) does not count again.
     """
     state, entered = current_state(store, strategy)
+    if since is not None:
+        entered = since if entered is None else max(entered, since)
     capital = store.query("SELECT capital FROM strategies WHERE strategy = ?", (strategy,))
     if not capital:
         return None

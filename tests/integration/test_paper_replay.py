@@ -294,3 +294,24 @@ def test_paper_replay_when_spec_judged_on_other_symbols_then_a_notice_names_them
     assert code == 0
     assert f"strategy {spec.id} was judged on SYNTHUSDT, ETHUSDT" in err
     assert "trades it on SYNTHUSDT only" in err
+
+
+def test_paper_when_state_file_is_a_demo_account_then_exit_2_and_nothing_added(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    store_dataset(home, n_bars=120)
+    path, _ = write_spec(
+        tmp_path / "specs", "long_only(gt(close, sma(close, 10)))", fitness.CostModel()
+    )
+    state = tmp_path / "demo.sqlite"
+    argv = ("paper", str(path), "--replay", DATASET, "--home", str(home), "--state", str(state))
+    assert run(capsys, *argv)[0] == 0
+    with sqlite3.connect(state) as db:  # as if `evolve live --mode demo` had opened the file
+        db.execute("UPDATE meta SET value = 'demo' WHERE key = 'mode'")
+        before = db.execute("SELECT COUNT(*) FROM equity_marks").fetchone()
+
+    code, _, err = run(capsys, *argv)
+
+    assert code == 2 and "holds a demo account and this run is paper" in err
+    assert sqlite3.connect(state).execute("SELECT COUNT(*) FROM equity_marks").fetchone() == before
