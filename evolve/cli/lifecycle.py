@@ -150,9 +150,6 @@ def _baseline(args: argparse.Namespace, spec: Any, config: Any) -> Any:
 
 def deploy_command(args: argparse.Namespace) -> int:
     """Check the evidence and record the move, or refuse (exit 2) naming what is missing."""
-    from execution import lifecycle
-    from execution.errors import LifecycleError, PaperError
-    from execution.state import StateStore
     from populations.spec import load_spec
 
     config = lifecycle_config(
@@ -163,6 +160,23 @@ def deploy_command(args: argparse.Namespace) -> int:
     )
     spec = load_spec(Path(args.spec))
     state_path, record_path = _deploy_paths(args)
+    created = not state_path.exists()
+    try:
+        return _deploy(args, spec, config, state_path, record_path)
+    except BaseException:
+        if created:  # a refused (or failed) deploy leaves no empty account file behind
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{state_path}{suffix}").unlink(missing_ok=True)
+        raise
+
+
+def _deploy(
+    args: argparse.Namespace, spec: Any, config: Any, state_path: Path, record_path: Path
+) -> int:
+    from execution import lifecycle
+    from execution.errors import LifecycleError, PaperError
+    from execution.state import StateStore
+
     store = StateStore(state_path)
     source = store
     try:

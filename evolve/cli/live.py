@@ -179,7 +179,7 @@ def _keys_present(exchange: str, demo: bool) -> list[str]:
 
 def live_command(args: argparse.Namespace) -> int:
     """Check the gates, then run the account until Ctrl-C (3) or a halt (0)."""
-    from execution.errors import ExchangeInputError, PaperError
+    from execution.errors import ExchangeError, ExchangeInputError, PaperError
     from execution.risk import load_limits
     from execution.runner import StrategyRun, account_id_of
     from fitness import CostModel
@@ -230,6 +230,9 @@ def live_command(args: argparse.Namespace) -> int:
         return _run(args, specs, runs, limits, demo, monitor)
     except (PaperError, ExchangeInputError) as e:
         raise UsageError(str(e)) from e
+    except ExchangeError as e:  # the network or the venue failed after retries: not a bug
+        print(f"evolve: error: {e}; the state is saved, re-run the same command", file=sys.stderr)
+        return 1
 
 
 def _not_deployed(state: Path, spec_ids: list[str]) -> list[str]:

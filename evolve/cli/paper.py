@@ -161,12 +161,15 @@ def specs_and_weights(args: argparse.Namespace) -> tuple[list[Any], list[float]]
 
 def paper_command(args: argparse.Namespace) -> int:
     """Run the paper account until the replay ends (0) or Ctrl-C (3)."""
-    from execution.errors import ExchangeInputError, PaperError
+    from execution.errors import ExchangeError, ExchangeInputError, PaperError
 
     try:
         return _paper(args)
     except (PaperError, ExchangeInputError) as e:
         raise UsageError(str(e)) from e
+    except ExchangeError as e:  # the network or the venue failed after retries: not a bug
+        print(f"evolve: error: {e}; the state is saved, re-run the same command", file=sys.stderr)
+        return 1
 
 
 def _paper(args: argparse.Namespace) -> int:

@@ -103,7 +103,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def _run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "run", nargs="?", metavar="RUN", type=Path, help="run directory (default: the latest run)"
+        "run",
+        nargs="?",
+        metavar="RUN",
+        type=Path,
+        help="run directory or run id under --runs-root (default: the latest run)",
     )
     add_option(parser, "run_dir", help="run directory (same as RUN)")
     add_option(parser, "runs_root")
@@ -124,9 +128,12 @@ def resolve_run(args: argparse.Namespace) -> Any:
     if args.run is not None and args.run_dir is not None and args.run != args.run_dir:
         raise UsageError(f"RUN {args.run} and --run-dir {args.run_dir} differ; give one of them")
     named = args.run if args.run is not None else args.run_dir
-    if named is not None:
-        return RunDir.open(named)
     runs_root = Path(args.runs_root or os.environ.get("EVOLVE_RUNS_ROOT") or "runs")
+    if named is not None:
+        path = Path(named)
+        if not path.is_dir() and (runs_root / path).is_dir():  # a run id, as `runs` lists it
+            path = runs_root / path
+        return RunDir.open(path)
     run_dir = latest_run(runs_root)
     if run_dir is None:
         raise UsageError(

@@ -488,6 +488,12 @@ def candidate_gates(
             f"{level.corrected_alpha:.4g}"
         )
         veto = "not taken to the holdout: no member of its cluster passed the selection stage"
+    elif not level.representative_confirmed:
+        veto = (
+            f"its cluster's test failed: representative {level.representative} (the "
+            "best-ranked member taken to the holdout) is not confirmed at this level, and a "
+            "cluster is one test"
+        )
     psr = gauntlet.psr_gate(analysis.moments, level.psr_threshold, correction=correction, veto=veto)
     stress = cost_stress(analysis, context)
     at_gate = next(p for p in stress if p.multiplier == config.cost_stress_multiplier)

@@ -11,6 +11,12 @@ best-ranked member taken: ``p = 1 - PSR(0)`` on the holdout. A cluster whose mem
 the selection stage is not a test of the holdout: it does not count in K, and its members carry
 the family's strictest level, marked ``tested=False`` (they fail the selection gate anyway).
 
+**The cluster is the test.** A member is confirmed only when its cluster's representative is
+(``representative_confirmed``) and its own PSR clears the level too: letting a second member
+pass where the representative failed would pick the best of the cluster on the holdout, and the
+family-wise level would no longer hold (5 members correlated 0.8 under the null: 11.6 % instead
+of 5 %, by simulation in review).
+
 - Šidák: every cluster is tested at ``1 - (1 - alpha)^(1/K)``.
 - Holm (step-down): clusters sorted by p; the j-th smallest (j = 1..K) is tested at
   ``alpha / (K - j + 1)`` while every earlier one was rejected; from the first acceptance on,
@@ -112,6 +118,8 @@ class ConfirmationLevel:
     n_clusters: int
     method: Method
     tested: bool = True
+    representative: str = ""
+    representative_confirmed: bool = True
 
     @property
     def psr_threshold(self) -> float:
@@ -191,9 +199,13 @@ def confirmation_levels(
             p_values.append(None if psr is None else 1.0 - psr)
         levels = holm_levels(p_values, alpha)
     out: dict[str, ConfirmationLevel] = {}
-    for (cluster, _), level in zip(family, levels, strict=True):
+    for (cluster, representative), level in zip(family, levels, strict=True):
+        psr = finite_or_none(holdout_psr.get(representative))
+        confirmed = psr is not None and psr >= 1.0 - level
         for member in cluster.members:
-            out[member] = ConfirmationLevel(cluster.id, alpha, level, n_family, method)
+            out[member] = ConfirmationLevel(
+                cluster.id, alpha, level, n_family, method, True, representative, confirmed
+            )
     strictest = min(levels, default=alpha)
     for cluster in clusters:
         for member in cluster.members:

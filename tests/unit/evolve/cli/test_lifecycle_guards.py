@@ -75,3 +75,19 @@ def test_retire_paths_when_no_state_then_every_account_holding_the_strategy(
     paths = _retire_paths(args, "s1")
 
     assert paths == [home / "paper" / "account.sqlite", home / "live" / "account.sqlite"]
+
+
+def test_deploy_when_refused_then_no_empty_account_file_is_left(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from evolve.cli.app import main
+    from fitness import CostModel
+    from tests.paper_fixtures import write_spec
+
+    path, _ = write_spec(tmp_path / "specs", "long_only(gt(close, sma(close, 10)))", CostModel())
+    home = tmp_path / "home"
+
+    code = main(["deploy", str(path), "--to", "demo", "--home", str(home)])
+
+    assert code == 2 and "skips paper" in capsys.readouterr().err
+    assert not (home / "demo" / "account.sqlite").exists()

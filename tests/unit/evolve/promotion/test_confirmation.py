@@ -112,3 +112,18 @@ def test_confirmation_levels_when_nothing_passed_selection_then_every_cluster_un
 
     assert not levels["a"].tested and levels["a"].n_clusters == 0
     assert levels["a"].corrected_alpha == 0.05
+
+
+def test_confirmation_levels_when_representative_fails_then_no_member_of_its_cluster_confirmed() -> (
+    None
+):
+    rng = np.random.default_rng(3)
+    base = rng.normal(0, 0.01, 50)
+    clusters = cluster_candidates(["a", "b"], [base, base * 2.0], 0.8)  # one cluster, a leads
+
+    levels = confirmation_levels(clusters, {"a": 0.90, "b": 0.99}, 0.05, "holm")
+
+    # the cluster is one test at 0.05: a's p 0.10 fails it, so b's own 0.01 cannot rescue it
+    assert levels["b"].representative == "a" and not levels["b"].representative_confirmed
+    confirmed = confirmation_levels(clusters, {"a": 0.97, "b": 0.99}, 0.05, "holm")
+    assert confirmed["b"].representative_confirmed
