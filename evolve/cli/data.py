@@ -1,9 +1,10 @@
-"""``evolve data``: import, fetch, list and show market datasets (DESIGN §1 store)."""
+"""``evolve data``: import, fetch, synthesise, list and show market datasets (DESIGN §1 store)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,7 +15,7 @@ from evolve.errors import UsageError
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from fitness import BarSeries, DatasetInfo
+    from fitness import BarSeries, DatasetInfo, FundingTable
 
 _RAW = argparse.RawDescriptionHelpFormatter
 
@@ -30,13 +31,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         ),
         epilog="examples:\n  evolve data ls\n  evolve data show bundled/BTCUSDT-1h\n"
         "  evolve data import bars.csv --symbol BTCUSDT --timeframe 1h\n"
-        "  evolve data fetch --symbol BTC/USDT:USDT --timeframe 1h --since 2024-01-01",
+        "  evolve data fetch --symbol BTC/USDT:USDT --timeframe 1h --since 2024-01-01\n"
+        "  evolve data synth",
         formatter_class=_RAW,
     )
     data.set_defaults(print_help=data.print_help)
     commands = data.add_subparsers(title="data commands", metavar="COMMAND")
     _register_import(commands)
     _register_fetch(commands)
+    _register_synth(commands)
     _register_ls(commands)
     _register_show(commands)
 
@@ -103,6 +106,52 @@ def _register_fetch(commands: argparse._SubParsersAction[argparse.ArgumentParser
     parser.set_defaults(handler=run_fetch)
 
 
+def _register_synth(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = commands.add_parser(
+        "synth",
+        help="store synthetic markets with a known, planted edge (to walk the whole chain)",
+        description=paragraph(
+            "Generate synthetic 1h perpetual-futures markets and store them like `evolve data "
+            "import` (atomic, manifest, content hash) as synthetic/<PREFIX><A,B,...>USDT-1h. "
+            "--kind trend plants persistent trend regimes (a drift of 0.05-0.15 % per bar held "
+            "for 100-300 bars under 0.6 % noise per bar) that an EMA crossover trades at an "
+            "annualised Sharpe near 10 net of costs: `evolve run --config "
+            "examples/configs/planted.toml` discovers and promotes it. --kind random_walk has no "
+            "edge (nothing should be promoted). Symbol i is drawn with seed SEED + i: the same "
+            "options give the same bytes and content hash."
+        ),
+        epilog="examples:\n"
+        "  evolve data synth                                 synthetic/PEAUSDT-1h, PEBUSDT-1h\n"
+        "  evolve data synth --kind random_walk --symbols 3  synthetic/RW{A,B,C}USDT-1h\n"
+        "  evolve data synth --days 365 --seed 7 --name T7   synthetic/T7AUSDT-1h, T7BUSDT-1h",
+        formatter_class=_RAW,
+    )
+    parser.add_argument(
+        "--kind",
+        choices=("trend", "random_walk"),
+        default="trend",
+        help="trend: a planted, tradeable trend edge; random_walk: no edge (default trend)",
+    )
+    parser.add_argument(
+        "--symbols", metavar="N", type=_whole(1, 26), default=2, help="number of symbols (2)"
+    )
+    parser.add_argument(
+        "--days", metavar="D", type=_whole(30, None), default=730, help="days of 1h bars (730)"
+    )
+    parser.add_argument(
+        "--seed", metavar="S", type=_whole(0, None), default=10, help="seed of symbol A (10)"
+    )
+    parser.add_argument(
+        "--name",
+        metavar="PREFIX",
+        type=_prefix,
+        help="symbol prefix, letters and digits (default PE for trend, RW for random_walk)",
+    )
+    add_option(parser, "force")
+    add_option(parser, "home")
+    parser.set_defaults(handler=run_synth)
+
+
 def _register_ls(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "ls",
@@ -142,14 +191,7 @@ def _register_show(commands: argparse._SubParsersAction[argparse.ArgumentParser]
 
 def run_import(args: argparse.Namespace) -> int:
     """Validate and store a bar file (``evolve data import``)."""
-    from fitness import (
-        DataError,
-        DatasetNotFoundError,
-        dataset_name,
-        read_bar_file,
-        read_dataset_info,
-        save_dataset,
-    )
+    from fitness import dataset_name, read_bar_file
     from fitness.data.store import normalize_symbol
 
     home = resolve_home(args.home)
@@ -163,6 +205,35 @@ def run_import(args: argparse.Namespace) -> int:
         gaps=args.gaps,
     )
     name = args.name or dataset_name(args.exchange, symbol, args.timeframe)
+    sources = [str(args.file.resolve())] + ([str(args.funding.resolve())] if args.funding else [])
+    extra = {"market_symbol": args.symbol} if args.symbol != symbol else {}
+    store_series(
+        series, home=home, name=name, force=args.force, funding=funding,
+        source=" + ".join(sources), extra=extra, verb="imported",
+    )  # fmt: skip
+    return 0
+
+
+def store_series(
+    series: BarSeries,
+    *,
+    home: Path,
+    name: str,
+    force: bool,
+    source: str,
+    verb: str,
+    funding: FundingTable | None = None,
+    extra: dict[str, Any] | None = None,
+) -> None:
+    """Save ``series`` as dataset ``name`` unless identical content is stored; print the result.
+
+    Raises
+    ------
+    UsageError
+        If the dataset exists with different content and ``force`` is false.
+    """
+    from fitness import DataError, DatasetNotFoundError, read_dataset_info, save_dataset
+
     funding_hash = funding.content_hash if funding is not None else None
     console = make_console()
     try:
@@ -170,29 +241,50 @@ def run_import(args: argparse.Namespace) -> int:
     except DatasetNotFoundError:
         existing = None
     except DataError:
-        if not args.force:
+        if not force:
             raise
         existing = None  # a damaged dataset may be replaced with --force
     if existing is not None:
         same = existing.content_hash == series.content_hash
         if same and existing.manifest.get("funding_hash") == funding_hash:
             console.print(f"{name} is unchanged: identical content ({series.content_hash[:19]})")
-            return 0
-        if not args.force:
+            return
+        if not force:
             raise UsageError(
                 f"dataset {name} already exists with different content (stored "
                 f"{existing.content_hash[:19]}, new {series.content_hash[:19]}); pass --force "
                 "to replace it or --name to store it under another name"
             )
-    sources = [str(args.file.resolve())] + ([str(args.funding.resolve())] if args.funding else [])
-    extra = {"market_symbol": args.symbol} if args.symbol != symbol else {}
     info = save_dataset(
-        series, home=home, name=name, funding=funding, source=" + ".join(sources), extra=extra
+        series, home=home, name=name, funding=funding, source=source, extra=extra or {}
     )
-    verb = "replaced" if existing is not None else "imported"
-    console.print(f"{verb} {name}: {describe(info)}")
+    console.print(f"{'replaced' if existing is not None else verb} {name}: {describe(info)}")
     console.print(f"content hash {info.content_hash}")
     console.print(f"stored in {info.path}")
+
+
+def run_synth(args: argparse.Namespace) -> int:
+    """Generate and store synthetic markets (``evolve data synth``)."""
+    from fitness.data.synthetic import synthetic_markets
+
+    home = resolve_home(args.home)
+    markets = synthetic_markets(
+        args.kind, n_symbols=args.symbols, n_days=args.days, seed=args.seed, prefix=args.name
+    )
+    names = []
+    for market in markets:
+        series = market.series
+        name = f"synthetic/{series.symbol}-{series.timeframe}"
+        extra = {"synthetic": {"kind": args.kind, "seed": market.seed, "days": args.days}}
+        store_series(
+            series, home=home, name=name, force=args.force, source=market.provenance,
+            extra=extra, verb="stored",
+        )  # fmt: skip
+        names.append(name)
+    quoted = ", ".join(f'"{name}"' for name in names)
+    from rich.markup import escape
+
+    make_console().print(escape(f"use them in a run config: [data] datasets = [{quoted}]"))
     return 0
 
 
@@ -328,6 +420,30 @@ def make_console() -> Console:
 
     terminal = sys.stdout.isatty()
     return Console(highlight=False, width=None if terminal else 200, soft_wrap=not terminal)
+
+
+def _whole(low: int, high: int | None) -> Callable[[str], int]:
+    """Return an argparse type: a whole number in ``[low, high]`` (no upper bound if None)."""
+    expected = (
+        f"a whole number in {low}..{high}" if high is not None else f"a whole number >= {low}"
+    )
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {expected}, was {text!r}") from None
+        if value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"expected {expected}, was {text!r}")
+        return value
+
+    return parse
+
+
+def _prefix(text: str) -> str:
+    if not (text.isascii() and text.isalnum()):
+        raise argparse.ArgumentTypeError(f"expected letters and digits (e.g. PE), was {text!r}")
+    return text
 
 
 def _non_negative(text: str) -> int:
