@@ -114,9 +114,7 @@ def test_confirmation_levels_when_nothing_passed_selection_then_every_cluster_un
     assert levels["a"].corrected_alpha == 0.05
 
 
-def test_confirmation_levels_when_representative_fails_then_no_member_of_its_cluster_confirmed() -> (
-    None
-):
+def test_confirmation_levels_when_representative_fails_then_its_members_unconfirmed() -> None:
     rng = np.random.default_rng(3)
     base = rng.normal(0, 0.01, 50)
     clusters = cluster_candidates(["a", "b"], [base, base * 2.0], 0.8)  # one cluster, a leads
