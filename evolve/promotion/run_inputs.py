@@ -85,11 +85,11 @@ def _check_datasets(manifest: RunManifest, inputs: MarketInputs, run_dir: RunDir
 
 def no_promoted_specs(run: Path) -> str:
     """Return why a run directory has nothing to trade (promoted none, or never promoted)."""
-    if not (run / "run.json").is_file():
-        return f"{run}: not a run directory (expected runs/<id> with a run.json)"
     if (run / "promotion.json").is_file():
         return (
             f"{run}: its promotion promoted none of the candidates (see {run / 'report.html'}); "
             "there is no promoted spec to trade"
         )
+    if not (run / "run.json").is_file():
+        return f"{run}: not a run directory (expected runs/<id> with a run.json)"
     return f"{run}: no promoted/*.json (run evolve promote on it first)"
