@@ -13,10 +13,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from evolve.config.toml_files import read_toml
-from evolve.errors import ConfigError
+from evolve.config.toml_files import read_toml, section_table, validate_section
 
 SECTION = "lifecycle"
 
@@ -84,33 +83,6 @@ class LifecycleSettings(BaseModel):
         return self
 
 
-def _table(values: Mapping[str, Any], where: str) -> dict[str, Any]:
-    table = values.get(SECTION, {})
-    if not isinstance(table, Mapping):
-        raise ConfigError(
-            f"{where}: [{SECTION}] must be a table of thresholds, found {type(table).__name__}"
-        )
-    return dict(table)
-
-
-def _validated(values: Mapping[str, Any], where: str) -> LifecycleSettings:
-    try:
-        return LifecycleSettings.model_validate(dict(values))
-    except ValidationError as e:
-        item = e.errors()[0]
-        key = ".".join(str(part) for part in item["loc"]) or "(table)"
-        if item["type"] == "extra_forbidden":
-            known = ", ".join(LifecycleSettings.model_fields)
-            raise ConfigError(
-                f"{where}: unknown key {SECTION}.{key}; expected one of: {known}"
-            ) from e
-        message = str(item["msg"]).removeprefix("Value error, ")
-        found = item.get("input")
-        if key == "(table)":
-            raise ConfigError(f"{where}: [{SECTION}]: {message}") from e
-        raise ConfigError(f"{where}: {SECTION}.{key}: {message}, found {found!r}") from e
-
-
 def load_lifecycle_config(
     path: Path | None = None, *, overrides: Mapping[str, Any] | None = None
 ) -> LifecycleSettings:
@@ -132,10 +104,10 @@ def load_lifecycle_config(
     values: dict[str, Any] = {}
     where = "lifecycle configuration"
     if path is not None:
-        values.update(_table(read_toml(path), str(path)))
+        values.update(section_table(read_toml(path), SECTION, str(path)))
         where = str(path)
-        _validated(values, where)
+        validate_section(LifecycleSettings, values, SECTION, where)
     if overrides and any(value is not None for value in overrides.values()):
         values.update({key: value for key, value in overrides.items() if value is not None})
         where = "command line"
-    return _validated(values, where)
+    return validate_section(LifecycleSettings, values, SECTION, where)

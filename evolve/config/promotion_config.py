@@ -11,10 +11,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from evolve.config.toml_files import read_toml
-from evolve.errors import ConfigError
+from evolve.config.toml_files import read_toml, section_table, validate_section
 
 SECTION = "promotion"
 
@@ -144,32 +143,6 @@ class PromotionConfig(BaseModel):
         }
 
 
-def _table(values: Mapping[str, Any], where: str) -> dict[str, Any]:
-    table = values.get(SECTION, {})
-    if not isinstance(table, Mapping):
-        raise ConfigError(
-            f"{where}: [{SECTION}] must be a table of thresholds, found {type(table).__name__}"
-        )
-    return dict(table)
-
-
-def _validated(values: Mapping[str, Any], where: str) -> PromotionConfig:
-    try:
-        return PromotionConfig.model_validate(dict(values))
-    except ValidationError as e:
-        item = e.errors()[0]
-        key = ".".join(str(part) for part in item["loc"]) or "(table)"
-        if item["type"] == "extra_forbidden":
-            known = ", ".join(PromotionConfig.model_fields)
-            raise ConfigError(
-                f"{where}: unknown key {SECTION}.{key}; expected one of: {known}"
-            ) from e
-        message = str(item["msg"]).removeprefix("Value error, ")
-        raise ConfigError(
-            f"{where}: {SECTION}.{key}: {message}, found {item.get('input')!r}"
-        ) from e
-
-
 def load_promotion_config(
     run_config_path: Path | None = None,
     path: Path | None = None,
@@ -195,14 +168,14 @@ def load_promotion_config(
     """
     values: dict[str, Any] = {}
     if run_config_path is not None and Path(run_config_path).is_file():
-        values.update(_table(read_toml(run_config_path), str(run_config_path)))
-        _validated(values, str(run_config_path))
+        values.update(section_table(read_toml(run_config_path), SECTION, str(run_config_path)))
+        validate_section(PromotionConfig, values, SECTION, str(run_config_path))
     where = "promotion configuration"
     if path is not None:
-        values.update(_table(read_toml(path), str(path)))
+        values.update(section_table(read_toml(path), SECTION, str(path)))
         where = str(path)
-        _validated(values, where)
+        validate_section(PromotionConfig, values, SECTION, where)
     if overrides:
         values.update({key: value for key, value in overrides.items() if value is not None})
         where = "command line"
-    return _validated(values, where)
+    return validate_section(PromotionConfig, values, SECTION, where)
