@@ -239,22 +239,24 @@ def _outcome(evidence: dict[str, Any], run_dir: Path, kind: str, family: str) ->
     return outcome
 
 
-def _tasks(budget: Budget, work: Path) -> list[dict[str, Any]]:
+def _tasks(budget: Budget, work: Path, seed_offset: int = 0) -> list[dict[str, Any]]:
     shared = {"budget": asdict(budget) | {"targets": list(budget.targets)}, "work": str(work)}
+    null_seed, planted_seed = 100 + seed_offset, 200 + seed_offset
     tasks = [
-        {**shared, "kind": "null", "family": family, "seed": 100 + k, "strength": 0.0}
+        {**shared, "kind": "null", "family": family, "seed": null_seed + k, "strength": 0.0}
         for family in NULLS
         for k in range(budget.null_seeds)
     ]
     for family in PLANTED:
         for k in range(budget.planted_seeds):
-            strengths = calibrate_strengths(family, budget.n_bars, 200 + k, budget.targets)
+            seed = planted_seed + k
+            strengths = calibrate_strengths(family, budget.n_bars, seed, budget.targets)
             tasks += [
                 {
                     **shared,
                     "kind": "planted",
                     "family": family,
-                    "seed": 200 + k,
+                    "seed": seed,
                     "strength": strength,
                     "target_t": target,
                 }
@@ -274,6 +276,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--null-seeds", type=int, default=None, help="per null family")
     parser.add_argument("--planted-seeds", type=int, default=None, help="per family and t")
     parser.add_argument("--targets", type=str, default=None, help="e.g. 4,6 (pilots)")
+    parser.add_argument(
+        "--seed-offset",
+        type=int,
+        default=0,
+        help="added to every dataset seed (nulls 100+k, planted 200+k): a fresh-seed pass",
+    )
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     budget = QUICK if args.quick else FULL
     overrides = {
@@ -288,10 +296,10 @@ def main(argv: list[str] | None = None) -> int:
     budget = replace(budget, **{k: v for k, v in overrides.items() if v is not None})
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="calibration-") as work:
-        tasks = _tasks(budget, Path(work))
+        tasks = _tasks(budget, Path(work), args.seed_offset)
         print(
             f"{len(tasks)} datasets: {budget.n_bars} 1h bars, population {budget.population}, "
-            f"{budget.generations} generations, {args.jobs} job(s)",
+            f"{budget.generations} generations, {args.jobs} job(s), seed offset {args.seed_offset}",
             flush=True,
         )
         results = []

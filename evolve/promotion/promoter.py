@@ -4,9 +4,10 @@ Order: open the run (finished, with a hall of fame) -> reload its datasets from 
 refuse when a content hash differs from run.json -> the run's trials (N_eff, V[SR_n]) -> each
 candidate evaluated on every segment including the holdout and replayed -> PBO over the whole
 timeline, SPA on the holdout -> optionally the null model -> every candidate's gates, then the
-correlation gate greedily in rank order (against strategies promoted earlier in this pass and
-any other spec already in ``promoted/``) -> outputs, each written atomically and in this order:
-``promotion.json`` (the evidence document plus the DESIGN §4 ``decisions``), then
+correlation gate greedily, simplest first (fewest nodes, then rank; against strategies promoted
+earlier in this pass and any other spec already in ``promoted/``) -> outputs, each written
+atomically and in this order: ``promotion.json`` (the evidence document plus the DESIGN §4
+``decisions``), then
 ``promoted/<id>.json`` (state "promoted", holdout metrics added; a spec of this run that is now
 rejected is removed), then ``report.html`` and ``promotion.md``. Events ``promotion_started``
 and ``promotion_finished`` (or ``promotion_failed``) go to the run's events.jsonl. Seeds come
@@ -171,8 +172,12 @@ def _decide(
     memo: primitives.Memo,
 ) -> list[CandidateDecision]:
     promoted = _promoted_elsewhere(run, {a.spec.id for a in analyses}, memo)
-    decisions = []
-    for analysis in analyses:
+    decisions: dict[int, CandidateDecision] = {}
+    # the correlation gate is greedy: the simplest strategy (fewest nodes, then rank) claims
+    # its place first, so of two correlated survivors the simpler one is promoted (parsimony;
+    # node counts are holdout-free). Decisions are still listed in rank order.
+    for index in correlation_order(analyses):
+        analysis = analyses[index]
         gates, evidence = candidate_gates(analysis, context)
         correlation_gate, correlation = gauntlet.correlation_gate(
             analysis.stream, promoted, context.config.correlation_max
@@ -189,8 +194,16 @@ def _decide(
         )
         if decision.promoted:
             promoted[analysis.spec.id] = analysis.stream
-        decisions.append(decision)
-    return decisions
+        decisions[index] = decision
+    return [decisions[index] for index in range(len(analyses))]
+
+
+def correlation_order(analyses: Sequence[CandidateAnalysis]) -> list[int]:
+    """Return the indices of ``analyses`` in the correlation gate's order: fewest nodes, rank."""
+    return sorted(
+        range(len(analyses)),
+        key=lambda i: (analyses[i].evaluation.n_nodes, analyses[i].rank),
+    )
 
 
 def _write_promoted(run_dir: RunDir, decisions: list[CandidateDecision]) -> None:

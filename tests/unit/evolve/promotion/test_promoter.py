@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+from types import SimpleNamespace
+from typing import Any, cast
 
 import numpy as np
 import pyarrow as pa
@@ -11,6 +13,7 @@ import pyarrow as pa
 from evolve.config.promotion_config import PromotionConfig
 from evolve.promotion.candidates import SearchContext, analyse_candidate, candidate_gates
 from evolve.promotion.evidence import json_ready
+from evolve.promotion.promoter import correlation_order
 from evolve.promotion.search import distinct_columns, extra_pbo_trials, pbo_block, spa_block
 from fitness import FitnessConfig, FoldConfig, Market
 from populations import StrategySpec
@@ -200,3 +203,12 @@ def test_distinct_columns_when_near_copies_then_each_rule_counts_once_on_pre_hol
     # does after day 80 (the holdout) is never read
     assert kept == [0, 2]
     assert distinct_columns([rule, copy], 80, 1.0) == [0, 1]  # only exact copies at 1.0
+
+
+def test_correlation_order_when_survivors_differ_in_size_then_simplest_first_ties_by_rank() -> None:
+    # ranks 1..4 with 9, 3, 9 and 3 nodes: the two 3-node rules first (rank order), then the 9s
+    analyses = [
+        SimpleNamespace(rank=rank, evaluation=SimpleNamespace(n_nodes=nodes))
+        for rank, nodes in ((1, 9), (2, 3), (3, 9), (4, 3))
+    ]
+    assert correlation_order(cast(Any, analyses)) == [1, 3, 0, 2]
