@@ -82,7 +82,7 @@ def _market(run_dir: Path) -> Any:
 
 def _holdout_targets(expression: str, market: Any) -> np.ndarray:
     from evolve.promotion import replays
-    from evolve.promotion.candidates import holdout_span
+    from evolve.promotion.replays import holdout_span
 
     start, stop = holdout_span(market)
     targets = replays.strategy_targets(expression, market)
@@ -96,7 +96,7 @@ def _holdout_targets(expression: str, market: Any) -> np.ndarray:
 def oracle_t(expression: str, market: Any, costs: Any) -> tuple[float, float]:
     """Return the oracle's holdout t-statistic and daily Sharpe (net of costs)."""
     from evolve.promotion import replays
-    from evolve.promotion.candidates import holdout_span
+    from evolve.promotion.replays import holdout_span
 
     daily = replays.replay(
         replays.strategy_targets(expression, market), market, costs, *holdout_span(market)

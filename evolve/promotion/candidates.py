@@ -1,313 +1,49 @@
 """One hall-of-fame candidate through the gauntlet: its holdout replay, evidence and gates.
 
-:func:`analyse_candidate` runs everything that depends on the candidate alone: the holdout and
-whole-timeline replays and the evaluator on every segment. **One holdout path feeds every
-gate**: the holdout :class:`~evolve.promotion.replays.Replay` (float64 daily returns on the
-evaluator's day grid, its trades and bar P&L) is what DSR, PSR, drawdown, SPA, the null
-percentile, cost stress, minimum trades, concentration and the correlation stream read. The
-evaluator's holdout row (``evaluate(include_holdout=True)``) is only reported (metrics table,
-fold table, the promoted spec's ``metrics.holdout``), never gated. The run-level numbers (N_eff,
-V[SR_n], PBO, SPA, the null model) arrive in a :class:`SearchContext`, and
-:func:`candidate_gates` turns both into frozen :class:`~evolve.promotion.gauntlet.Gate` records
-and a :class:`CandidateEvidence`. The correlation gate is added by the caller, which knows what
-was promoted before.
+:func:`~evolve.promotion.analysis.analyse_candidate` runs everything that depends on the candidate
+alone (the holdout and whole-timeline replays, the evaluator on every segment);
+:mod:`evolve.promotion.robustness` adds cost stress, perturbation and concentration. **One holdout
+path feeds every gate**: the holdout :class:`~evolve.promotion.replays.Replay` (float64 daily
+returns on the evaluator's day grid, its trades and bar P&L) is what DSR, PSR, drawdown, SPA, the
+null percentile, cost stress, minimum trades, concentration and the correlation stream read. The
+evaluator's holdout row (``evaluate(include_holdout=True)``) is only reported (metrics table, fold
+table, the promoted spec's ``metrics.holdout``), never gated. The run-level numbers (N_eff, V[SR_n],
+PBO, SPA, the null model) arrive in a ``SearchContext``, and :func:`candidate_gates` turns both into
+frozen :class:`~evolve.promotion.gauntlet.Gate` records and a :class:`CandidateEvidence`. The
+correlation gate is added by the caller, which knows what was promoted before.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
 import primitives
-from evolve.config.promotion_config import PromotionConfig
-from evolve.errors import NoHoldoutError
 from evolve.numbers import finite_or_none
 from evolve.promotion import gauntlet, replays, selection
-from evolve.promotion.confirmation import Cluster, ConfirmationLevel
-from evolve.promotion.gauntlet import ConcentrationShares, Gate, PerTradeStatistics
+from evolve.promotion.analysis import CandidateAnalysis, SearchContext
+from evolve.promotion.confirmation import ConfirmationLevel
+from evolve.promotion.gauntlet import Gate, PerTradeStatistics
+from evolve.promotion.robustness import (
+    ConcentrationEvidence,
+    CostStressPoint,
+    FundingFlip,
+    PerturbationEvidence,
+    concentration,
+    cost_stress,
+    funding_flip,
+    perturbation,
+)
 from evolve.promotion.seeds import SeedPurpose, stable_seed
-from fitness import Evaluation, FitnessConfig, Market, evaluate, perturbation_probe
 from fitness.stats.sharpe import SampleMoments, deflated_sharpe_ratio, expected_max_sharpe
-from populations import LineageLookupError, StrategySpec, ancestry
-from primitives.arrays import Float64Array
+from populations import LineageLookupError, ancestry
 
 if TYPE_CHECKING:
     import pyarrow as pa
-
-
-@dataclass(frozen=True, slots=True)
-class SearchContext:
-    """Run-level inputs of every candidate's gates."""
-
-    market: Market
-    fitness: FitnessConfig
-    config: PromotionConfig
-    n_effective: float
-    sharpe_variance: float
-    pbo: float | None
-    pbo_detail: str
-    spa_search: Mapping[str, float | None] = field(default_factory=dict)
-    spa_candidates: Mapping[str, Sequence[float | None]] = field(default_factory=dict)
-    null_draws: Sequence[float] | None = None
-    score_index: int = 0
-    sharpe_variance_trials: float = math.nan
-    levels: Mapping[str, ConfirmationLevel] = field(default_factory=dict)
-    clusters: tuple[Cluster, ...] = ()
-    stitched_variance: float = math.nan
-
-    def selection_variance(self, sample: str) -> float:
-        """Return V[SR_n] of the selection ``sample`` ("validation" or "stitched")."""
-        return self.sharpe_variance if sample == "validation" else self.stitched_variance
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class CandidateAnalysis:
-    """A candidate's evaluation (holdout included, reported only) and replays.
-
-    Attributes
-    ----------
-    holdout : Replay
-        The one holdout backtest every gate reads.
-    moments : SampleMoments or None
-        Of ``holdout.daily_returns`` (None: fewer than 2 days).
-    stream : ndarray of float64
-        Validation (evaluator) then holdout (replay) daily returns: what correlations use.
-    stitched : ndarray of float64
-        Daily returns replayed from the first discovery bar to the end of validation (the
-        stitched selection sample; empty without a validation segment).
-    """
-
-    spec: StrategySpec
-    rank: int
-    evaluation: Evaluation
-    targets: list[Float64Array]
-    holdout: replays.Replay
-    timeline: replays.Replay
-    moments: SampleMoments | None
-    stream: Float64Array
-    stitched: Float64Array
-
-    @property
-    def holdout_returns(self) -> Float64Array:
-        """Return the holdout daily returns every gate reads (the replay's)."""
-        return self.holdout.daily_returns
-
-
-def holdout_span(market: Market) -> tuple[int, int]:
-    """Return the holdout's calendar span ``(start_ms, stop_ms)``.
-
-    Raises
-    ------
-    NoHoldoutError
-        If the run's fold config has no holdout (``holdout_fraction = 0``).
-    """
-    holdout = [c for c in market.timeline.calendar if c.kind == "holdout"]
-    if not holdout:
-        raise NoHoldoutError(
-            "folds.holdout_fraction: the run has no holdout (holdout_fraction = 0), so nothing "
-            "was kept out of evolution to test it on; promotion needs a holdout, found none: "
-            "start a new run with holdout_fraction > 0 (e.g. 0.2)"
-        )
-    return holdout[0].start_ms, holdout[0].stop_ms
-
-
-def promotion_stream(
-    validation_returns: Sequence[float] | Float64Array, holdout: replays.Replay
-) -> Float64Array:
-    """Return validation then holdout daily returns (float64): a strategy's correlation stream."""
-    return np.concatenate([np.asarray(validation_returns, dtype=np.float64), holdout.daily_returns])
-
-
-def timeline_span(market: Market) -> tuple[int, int]:
-    """Return the whole timeline: first discovery day to the end of the holdout."""
-    calendar = market.timeline.calendar
-    return calendar[0].start_ms, calendar[-1].stop_ms
-
-
-def analyse_candidate(
-    spec: StrategySpec,
-    rank: int,
-    market: Market,
-    fitness: FitnessConfig,
-    memo: primitives.Memo | None = None,
-) -> CandidateAnalysis:
-    """Replay a candidate on the holdout and the whole timeline, and evaluate every segment."""
-    evaluation = evaluate(spec.expression, market, fitness, include_holdout=True, memo=memo)
-    targets = replays.strategy_targets(spec.expression, market, memo)
-    holdout = replays.replay(targets, market, fitness.costs, *holdout_span(market))
-    timeline = replays.replay(targets, market, fitness.costs, *timeline_span(market))
-    stream = promotion_stream(evaluation.validation_returns, holdout)
-    moments = gauntlet.return_moments(holdout.daily_returns)
-    stitched = (
-        selection.stitched_returns(targets, market, fitness.costs)
-        if selection.has_validation(market)
-        else np.zeros(0)
-    )
-    return CandidateAnalysis(
-        spec, rank, evaluation, targets, holdout, timeline, moments, stream, stitched
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class CostStressPoint:
-    """The holdout replayed at ``multiplier``× fees and slippage."""
-
-    multiplier: float
-    holdout_sharpe: float | None
-    holdout_return: float
-    holdout_psr: float | None
-
-
-@dataclass(frozen=True, slots=True)
-class FundingFlip:
-    """The holdout replayed with every funding rate negated (reported, not gated)."""
-
-    holdout_sharpe: float | None
-    holdout_return: float
-
-
-@dataclass(frozen=True, slots=True)
-class PerturbationEvidence:
-    """The gated stability, where it came from, and the probe's scores (the histogram)."""
-
-    own_score: float | None
-    scores: tuple[float | None, ...]
-    stability: float | None
-    probe_stability: float | None
-    source: str
-
-
-def cost_stress(analysis: CandidateAnalysis, context: SearchContext) -> tuple[CostStressPoint, ...]:
-    """Return the holdout at 1×–3× fees and slippage (and the gate's multiplier)."""
-    multipliers = sorted({*replays.COST_MULTIPLIERS, context.config.cost_stress_multiplier})
-    holdout_start, holdout_stop = holdout_span(context.market)
-    points = []
-    for multiplier in multipliers:
-        costs = replays.scaled_costs(context.fitness.costs, multiplier)
-        stressed = replays.replay(
-            analysis.targets, context.market, costs, holdout_start, holdout_stop
-        )
-        psr = gauntlet.psr_gate(gauntlet.return_moments(stressed.daily_returns), 0.0).value
-        points.append(
-            CostStressPoint(
-                multiplier,
-                replays.annual_sharpe(stressed.daily_returns),
-                stressed.total_return,
-                psr,
-            )
-        )
-    return tuple(points)
-
-
-def funding_flip(analysis: CandidateAnalysis, context: SearchContext) -> FundingFlip:
-    """Return the holdout with every funding rate negated (reported, not gated)."""
-    flipped = replays.replay(
-        analysis.targets,
-        context.market,
-        context.fitness.costs,
-        *holdout_span(context.market),
-        funding_sign=-1.0,
-    )
-    return FundingFlip(replays.annual_sharpe(flipped.daily_returns), flipped.total_return)
-
-
-def perturbation(analysis: CandidateAnalysis, context: SearchContext) -> PerturbationEvidence:
-    """Return the stability and the scores of a seeded perturbation probe (the histogram).
-
-    The gated ``stability`` is the hall of fame's (the run's own probe) when the spec has one,
-    else this probe's; ``probe_stability`` is always this probe's.
-    """
-    spec = analysis.spec
-    result = perturbation_probe(
-        spec.expression,
-        context.market,
-        context.fitness,
-        stable_seed(context.config.seed, SeedPurpose.PERTURBATION_PROBE, spec.id),
-        n_copies=context.config.probe_copies,
-    )
-    copies = f"{len(result.scores)} jittered copies at promotion"
-    if spec.stability is not None:
-        stability = finite_or_none(spec.stability)
-        source = (
-            f"the run's perturbation probe (hall of fame); histogram: {copies}, stability "
-            f"{result.stability:.3g}"
-        )
-    else:
-        stability, source = finite_or_none(result.stability), f"perturbation probe: {copies}"
-    return PerturbationEvidence(
-        own_score=finite_or_none(result.own_score),
-        scores=tuple(finite_or_none(score) for score in result.scores),
-        stability=stability,
-        probe_stability=finite_or_none(result.stability),
-        source=source,
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class RegimePnl:
-    """One volatility regime's share of the holdout P&L."""
-
-    regime: str
-    pnl: float
-    share: float | None
-    n_bars: int
-
-
-@dataclass(frozen=True, slots=True)
-class ConcentrationEvidence:
-    """The shares behind the concentration gate, the monthly P&L and the regimes."""
-
-    shares: ConcentrationShares
-    monthly_pnl: tuple[tuple[str, float], ...]
-    regimes: tuple[RegimePnl, ...]
-    volatility_window_days: int
-
-    def evidence(self) -> dict[str, Any]:
-        """Return the evidence block ``concentration`` of promotion.json."""
-        return {
-            **asdict(self.shares),
-            "monthly_pnl": [{"month": month, "pnl": pnl} for month, pnl in self.monthly_pnl],
-            "regimes": [asdict(regime) for regime in self.regimes],
-            "volatility_window_days": self.volatility_window_days,
-        }
-
-
-def concentration(
-    analysis: CandidateAnalysis, context: SearchContext
-) -> tuple[Gate, ConcentrationEvidence]:
-    """Return the concentration gate and its evidence (monthly and regime P&L, reported)."""
-    monthly = replays.monthly_pnl(analysis.holdout)
-    regimes = replays.regime_pnl(
-        analysis.holdout, context.market, context.config.volatility_window_days
-    )
-    holdout = analysis.holdout
-    bucket_ms = replays.day_bucket_ms(context.market)
-    day_starts = holdout.start_ms + np.arange(holdout.n_days, dtype=np.int64) * bucket_ms
-    day_months = day_starts.astype("datetime64[ms]").astype("datetime64[M]").astype(str)
-    gate, shares = gauntlet.concentration_gate(
-        holdout.daily_returns,
-        [str(month) for month in day_months],
-        monthly,
-        [(name, pnl) for name, pnl, _ in regimes],
-        replays.trade_returns(holdout),
-        context.config.concentration_psr_min,
-        context.config.concentration_top_trades,
-    )
-    total = shares.total_pnl
-    evidence = ConcentrationEvidence(
-        shares=shares,
-        monthly_pnl=tuple(monthly),
-        regimes=tuple(
-            RegimePnl(name, pnl, pnl / total if total > 0.0 else None, n_bars)
-            for name, pnl, n_bars in regimes
-        ),
-        volatility_window_days=context.config.volatility_window_days,
-    )
-    return gate, evidence
 
 
 @dataclass(frozen=True, slots=True)

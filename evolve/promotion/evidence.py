@@ -17,14 +17,10 @@ import numpy as np
 from evolve.config.promotion_config import PromotionConfig
 from evolve.numbers import finite_or_none
 from evolve.promotion import replays
-from evolve.promotion.candidates import (
-    CandidateAnalysis,
-    CandidateEvidence,
-    SearchContext,
-    holdout_span,
-    timeline_span,
-)
+from evolve.promotion.analysis import CandidateAnalysis, SearchContext
+from evolve.promotion.candidates import CandidateEvidence
 from evolve.promotion.gauntlet import CorrelationResult, Gate, failed_names
+from evolve.promotion.replays import holdout_span, timeline_span
 
 if TYPE_CHECKING:
     from evolve.promotion.run_inputs import RunInputs

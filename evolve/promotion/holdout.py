@@ -13,7 +13,7 @@ import numpy as np
 
 import primitives
 from evolve.promotion import replays
-from evolve.promotion.candidates import holdout_span
+from evolve.promotion.replays import holdout_span
 from evolve.promotion.run_inputs import open_run
 from fitness import BarSeries, CostModel, simulate
 from populations import StrategySpec

@@ -24,8 +24,8 @@ from evolve.engine.inputs import load_market, load_series
 from evolve.engine.loop import new_run, score_index_of
 from evolve.numbers import finite_or_none
 from evolve.promotion import replays
-from evolve.promotion.candidates import holdout_span
 from evolve.promotion.gauntlet import return_moments
+from evolve.promotion.replays import holdout_span
 from evolve.promotion.run_inputs import FINISHED
 from fitness import BarSeries, DataError, save_dataset
 from populations import RunDir, read_hall_of_fame

@@ -31,17 +31,13 @@ import primitives
 from evolve.config.promotion_config import PromotionConfig
 from evolve.engine.loop import score_index_of
 from evolve.promotion import gauntlet, replays
-from evolve.promotion.candidates import (
+from evolve.promotion.analysis import (
     CandidateAnalysis,
     SearchContext,
     analyse_candidate,
-    candidate_gates,
-    dsr_sample,
-    holdout_span,
-    lineage_sketch,
     promotion_stream,
-    timeline_span,
 )
+from evolve.promotion.candidates import candidate_gates, dsr_sample, lineage_sketch
 from evolve.promotion.confirmation import cluster_candidates, confirmation_levels
 from evolve.promotion.evidence import (
     EVIDENCE_FILE,
@@ -49,6 +45,7 @@ from evolve.promotion.evidence import (
     build_evidence,
     json_ready,
 )
+from evolve.promotion.replays import holdout_span, timeline_span
 from evolve.promotion.run_inputs import RunInputs, open_run
 from evolve.promotion.search import (
     distinct_columns,

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 import primitives
+from evolve.errors import NoHoldoutError
 from fitness import BarSeries, CostModel, Market, SimResult, simulate
 from fitness.stats.ratio import DAYS_PER_YEAR, sharpe_annual
 from primitives.arrays import Float64Array, Int64Array
@@ -333,3 +334,27 @@ def regime_pnl(holdout: Replay, market: Market, window_days: int) -> list[tuple[
         for regime in range(3)
         if counts[regime]
     ]
+
+
+def holdout_span(market: Market) -> tuple[int, int]:
+    """Return the holdout's calendar span ``(start_ms, stop_ms)``.
+
+    Raises
+    ------
+    NoHoldoutError
+        If the run's fold config has no holdout (``holdout_fraction = 0``).
+    """
+    holdout = [c for c in market.timeline.calendar if c.kind == "holdout"]
+    if not holdout:
+        raise NoHoldoutError(
+            "folds.holdout_fraction: the run has no holdout (holdout_fraction = 0), so nothing "
+            "was kept out of evolution to test it on; promotion needs a holdout, found none: "
+            "start a new run with holdout_fraction > 0 (e.g. 0.2)"
+        )
+    return holdout[0].start_ms, holdout[0].stop_ms
+
+
+def timeline_span(market: Market) -> tuple[int, int]:
+    """Return the whole timeline: first discovery day to the end of the holdout."""
+    calendar = market.timeline.calendar
+    return calendar[0].start_ms, calendar[-1].stop_ms

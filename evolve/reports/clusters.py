@@ -27,8 +27,17 @@ class Cluster:
 
     @property
     def others(self) -> tuple[CandidateDocument, ...]:
-        """Return the members besides the representative."""
-        return tuple(m for m in self.members if m is not self.representative)
+        """Return the members besides the shown one."""
+        return tuple(m for m in self.members if m is not self.shown)
+
+    @property
+    def shown(self) -> CandidateDocument:
+        """Return the member the report details: the first promoted (rank order), else the
+        representative (the correlation gate prefers the simpler of two correlated survivors,
+        so a cluster's promoted strategy need not be its representative)."""
+        if self.representative.promoted:
+            return self.representative
+        return next((m for m in self.members if m.promoted), self.representative)
 
 
 def anchors(candidates: list[CandidateDocument]) -> dict[int, str]:
@@ -77,7 +86,7 @@ def clusters_of(document: PromotionDocument) -> list[Cluster]:
         if id(candidate) not in seen:
             seen.add(id(candidate))
             clusters.append(Cluster(len(clusters) + 1, "", candidate, (candidate,)))
-    names = anchors([c.representative for c in clusters])
+    names = anchors([c.shown for c in clusters])
     return [
         Cluster(c.number, names[i], c.representative, c.members, c.missing)
         for i, c in enumerate(clusters)

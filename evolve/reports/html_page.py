@@ -67,7 +67,7 @@ def _dash(text: str) -> str:
 
 
 def _row(document: PromotionDocument, cluster: Cluster) -> list[Cell]:
-    candidate = cluster.representative
+    candidate = cluster.shown
     extra = candidate.model_dump()
     dsr, psr = _stage_values(candidate)
     similar = f" +{len(cluster.others)} similar" if cluster.others else ""
@@ -111,7 +111,7 @@ def _summary(document: PromotionDocument, clusters: list[Cluster]) -> Table:
         "failed gates: value vs threshold",
     ]
     rows = [_row(document, cluster) for cluster in clusters]
-    classes = ["promoted" if c.representative.promoted else "" for c in clusters]
+    classes = ["promoted" if c.shown.promoted else "" for c in clusters]
     return Table(
         headers, rows, numeric=(0, 4, 5, 6, 7, 8), row_classes=classes, table_id="summary-table"
     )
@@ -145,7 +145,7 @@ def _members(document: PromotionDocument, cluster: Cluster) -> Table | None:
 
 
 def _cluster_view(document: PromotionDocument, cluster: Cluster) -> ClusterView:
-    candidate = cluster.representative
+    candidate = cluster.shown
     failed = failed_gates(candidate)
     state = (
         "promoted"

@@ -110,7 +110,7 @@ def _summary(document: PromotionDocument, clusters: list[Cluster]) -> list[str]:
         return ["## Candidates", "", "No candidates were judged.", ""]
     rows = []
     for cluster in clusters:
-        c = cluster.representative
+        c = cluster.shown
         extra = c.model_dump()
         stage = extra.get("stage")
         dsr = get(stage, "selection", "dsr") if stage else get(extra, "statistics", "dsr")

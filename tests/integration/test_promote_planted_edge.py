@@ -21,7 +21,7 @@ import pytest
 from evolve.config import read_resolved_config
 from evolve.engine.inputs import load_market
 from evolve.promotion import replays
-from evolve.promotion.candidates import holdout_span
+from evolve.promotion.replays import holdout_span
 from populations import load_spec, read_hall_of_fame
 from tests.integration.test_promote_cli import (
     evolve_main,

@@ -11,7 +11,8 @@ import numpy as np
 import pyarrow as pa
 
 from evolve.config.promotion_config import PromotionConfig
-from evolve.promotion.candidates import SearchContext, analyse_candidate, candidate_gates
+from evolve.promotion.analysis import SearchContext, analyse_candidate
+from evolve.promotion.candidates import candidate_gates
 from evolve.promotion.evidence import json_ready
 from evolve.promotion.promoter import correlation_order
 from evolve.promotion.search import distinct_columns, extra_pbo_trials, pbo_block, spa_block

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from evolve.promotion import replays
-from evolve.promotion.candidates import holdout_span, timeline_span
+from evolve.promotion.replays import holdout_span, timeline_span
 from fitness import BarSeries, CostModel, FitnessConfig, FoldConfig, Market, evaluate
 from tests.synthetic_markets import planted_edge_series, random_walk_series
 
