@@ -493,7 +493,13 @@ def correlation_gate(
         Daily returns of the strategies promoted so far, same days.
     """
     if not promoted:
-        gate = judge("correlation", 0.0, maximum, "<", "no strategy promoted before it")
+        gate = judge(
+            "correlation",
+            0.0,
+            maximum,
+            "<",
+            "no simpler strategy promoted before it (simplest first)",
+        )
         return gate, CorrelationResult(0.0, None)
     values = {key: correlation(returns, other) for key, other in promoted.items()}
     other_id = max(values, key=lambda key: (values[key], key))

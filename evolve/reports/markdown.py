@@ -116,6 +116,10 @@ def _summary(document: PromotionDocument, clusters: list[Cluster]) -> list[str]:
         dsr = get(stage, "selection", "dsr") if stage else get(extra, "statistics", "dsr")
         psr = get(stage, "confirmation", "psr") if stage else get(extra, "statistics", "psr")
         similar = f" +{len(cluster.others)}" if cluster.others else ""
+        representative = cluster.representative
+        if representative is not c:
+            failed = ", ".join(g.name for g in failed_gates(representative)) or "—"
+            similar += md_cell(f" (representative {representative.id} ✗ {failed})")
         rows.append(
             [
                 fmt(c.rank, "count"),

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import primitives
 from evolve.config import read_resolved_config
 from evolve.engine.inputs import load_market
 from evolve.promotion import replays
@@ -129,9 +130,16 @@ def test_planted_edge_when_several_promoted_then_pairwise_correlation_below_limi
     promoted = [c["id"] for c in evidence["candidates"] if c["promoted"]]
     rejected_as_duplicates = [c for c in evidence["candidates"] if c["failed"] == ["correlation"]]
 
+    by_id = {c["id"]: c for c in evidence["candidates"]}
+    size = {key: len(primitives.parse(c["expression"])) for key, c in by_id.items()}
     for candidate in rejected_as_duplicates:
         gate = next(g for g in candidate["gates"] if g["name"] == "correlation")
         assert gate["value"] >= 0.7 and candidate["correlation"]["with"] in promoted
+        # simplest first: the strategy it duplicates has no more nodes (ties: a better rank)
+        other = by_id[candidate["correlation"]["with"]]
+        assert (size[other["id"]], other["rank"]) < (size[candidate["id"]], candidate["rank"])
+    ranks = [c["rank"] for c in evidence["candidates"]]
+    assert ranks == sorted(ranks)  # decisions are still listed in rank order
     curves = {
         c["id"]: np.diff(np.log(c["curve"]["equity"]))
         for c in evidence["candidates"]

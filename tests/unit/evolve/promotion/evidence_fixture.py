@@ -430,3 +430,17 @@ def make_rejecting_evidence() -> dict[str, Any]:
     }
     evidence["decisions"] = decisions(evidence["candidates"])
     return evidence
+
+
+def make_member_promoted_evidence() -> dict[str, Any]:
+    """Return a document whose one cluster's representative (rank 1) lost the correlation gate
+    to a simpler member (rank 2) that was promoted: the report details the promoted member."""
+    evidence = make_evidence()
+    promoted, rejected = evidence["candidates"]
+    promoted["rank"], rejected["rank"] = 2, 1
+    evidence["candidates"] = [rejected, promoted]
+    evidence["decisions"] = decisions(evidence["candidates"])
+    evidence["clusters"] = [
+        {"id": 1, "representative": REJECTED_ID, "members": [REJECTED_ID, PROMOTED_ID]}
+    ]
+    return evidence

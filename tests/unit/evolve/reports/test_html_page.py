@@ -23,6 +23,7 @@ from tests.unit.evolve.promotion.evidence_fixture import (
     PROMOTED_ID,
     REJECTED_ID,
     make_evidence,
+    make_member_promoted_evidence,
     make_rejecting_evidence,
 )
 
@@ -396,3 +397,18 @@ def test_render_html_when_opened_in_headless_chromium_then_a_screenshot_renders(
 
     assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert screenshot.stat().st_size > 50_000  # a blank 1280x4000 page is a few kB
+
+
+def test_render_html_when_a_member_beat_its_representative_then_that_member_is_detailed() -> None:
+    page = _parse(render_html(make_member_promoted_evidence()))
+
+    # one cluster, anchored and detailed by its promoted member; the representative's verdict
+    # stays in the members table
+    assert f"cluster-{PROMOTED_ID}" in page.ids and f"cluster-{REJECTED_ID}" not in page.ids
+    heading = page.text(f"candidate-{PROMOTED_ID}")
+    assert heading.startswith(f"Promoted member {PROMOTED_ID} ✓ promoted")
+    assert f"representative {REJECTED_ID} was not promoted" in heading
+    members = page.text(f"members-{PROMOTED_ID}")
+    assert REJECTED_ID in members and PROMOTED_ID in members
+    summary = page.text("summary")
+    assert f"{PROMOTED_ID} +1 similar" in summary and "✓ promoted" in summary

@@ -15,6 +15,7 @@ from tests.unit.evolve.promotion.evidence_fixture import (
     PROMOTED_ID,
     REJECTED_ID,
     make_evidence,
+    make_member_promoted_evidence,
     make_rejecting_evidence,
 )
 
@@ -87,3 +88,12 @@ def test_md_helpers_when_text_is_hostile_then_escaped() -> None:
     assert md_code("x`y") == "``x`y``"
     assert md_code("`x") == "`` `x ``"
     assert md_code("a|b", in_table=True) == "`a\\|b`"
+
+
+def test_render_markdown_when_a_member_beat_its_representative_then_both_verdicts_shown() -> None:
+    text = render_markdown(make_member_promoted_evidence())
+    section = text.split("## Candidates")[1].split("\n## ")[0]
+    rows = [line for line in section.splitlines() if PROMOTED_ID in line]
+
+    assert len(rows) == 1 and REJECTED_ID not in section.replace(rows[0], "")
+    assert "| ✓ |" in rows[0] and f"(representative {REJECTED_ID} ✗ " in rows[0]
