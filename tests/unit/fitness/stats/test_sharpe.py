@@ -229,3 +229,21 @@ def test_haircut_sharpe_when_huge_t_then_finite_and_small_haircut() -> None:
 def test_haircut_sharpe_when_unknown_method_then_error() -> None:
     with pytest.raises(ValueError, match="method"):
         haircut_sharpe(1.0, 10.0, 100, "sidak")  # type: ignore[arg-type]
+
+
+def test_sample_moments_when_two_values_then_kurtosis_on_pearsons_bound_and_mintrl_finite() -> None:
+    # a symmetric pair has kurtosis exactly 1 (skew 0); computed naively it rounds to
+    # 0.9999999999999999 here, which the MinTRL/PSR variance term used to reject (a crash of
+    # `evolve promote` on a candidate with two holdout trades)
+    pair = np.array([0.001257302210933933, -0.0013210486329130189])
+    centred = pair - pair.mean()
+    naive = float(np.mean(centred**4)) / float(np.mean(centred**2)) ** 2
+    assert naive < 1.0  # the rounding this test is about
+
+    moments = sample_moments(pair)
+
+    assert moments.kurtosis == pytest.approx(1.0, abs=1e-12)
+    assert moments.kurtosis >= 1.0 + moments.skew**2
+    assert math.isfinite(
+        min_track_record_length(0.5, moments.skew, moments.kurtosis, sr_benchmark=0.0)
+    )
