@@ -1,9 +1,9 @@
 """The promoter's operating characteristic: false promotions on nulls, power on planted edges.
 
 ``python -m benchmarks.calibration [--quick] [--jobs N] [--out DIR]`` runs the whole pipeline —
-``evolve run`` then ``evolve promote`` with the default settings, only the population and the
-generations reduced (and the seed templates of ``examples/seeds.txt``, as the integration tests
-use) — on every synthetic market of :mod:`benchmarks.calibration_markets`:
+``evolve run`` then ``evolve promote`` with the default settings (population 400, 50
+generations; the seed templates of ``examples/seeds.txt``, as the integration tests use; one
+worker per dataset) — on every synthetic market of :mod:`benchmarks.calibration_markets`:
 
 - null families (GARCH-t with AR funding, block-bootstrapped real BTC/ETH, a drifting market):
   any promotion is false; the rate is printed with its 95 % Wilson upper bound;
@@ -68,7 +68,7 @@ class Budget:
     targets: tuple[float, ...]
 
 
-FULL = Budget(24 * 365, 192, 12, 25, 6, TARGET_T)
+FULL = Budget(24 * 365, 400, 50, 25, 6, TARGET_T)  # the run defaults: nothing reduced
 QUICK = Budget(24 * 240, 16, 1, 1, 1, (2.0, 6.0))
 
 

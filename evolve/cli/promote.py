@@ -24,13 +24,14 @@ Gates (defaults; every one is a [promotion] key): selection stage DSR >= 0.05 (d
 the stitched discovery+validation record with the run's effective trials (selection_sample
 "stitched"; "validation" for validation only); confirmation stage holdout PSR(0) at
 family-wise 5% (psr_min 0.95), Holm over candidate clusters (confirmation_method,
-cluster_correlation_min); PBO <= 0.2 (pbo_max); at 2x fees and
-slippage PSR >= 0.95 and return > 0 (cost_stress_multiplier, cost_stress_psr_min);
+cluster_correlation_min); at 2x fees and slippage PSR >= 0.95 and return > 0
+(cost_stress_multiplier, cost_stress_psr_min);
 perturbation stability >= 0.7 (stability_min); holdout trades >= MinTRL; holdout PSR(0)
 without the best month >= 0.9 and P&L without the best 5% of trades > 0
 (concentration_psr_min, concentration_top_trades); correlation < 0.7 with promoted
 strategies (correlation_max); 95th-percentile bootstrap drawdown <= 30% (drawdown_budget);
-SPA and null-model percentile only when spa_max_pvalue / null_percentile_min are set.
+PBO, SPA and the null-model percentile are reported, and gated only when pbo_max /
+spa_max_pvalue / null_percentile_min are set.
 
 Writes RUN/promoted/<id>.json (state "promoted"), RUN/promotion.json (every decision),
 RUN/report.html and RUN/promotion.md. Re-running gives the same decisions (seeded).

@@ -60,7 +60,13 @@ class PromotionConfig(BaseModel):
         le=1.0,
         description="validation daily-return correlation joining a candidate to a cluster",
     )
-    pbo_max: float = Field(default=0.2, ge=0.0, le=1.0, description="probability of overfitting")
+    pbo_max: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1.0,
+        description="gate the probability of backtest overfitting at this maximum (None: "
+        "report it; the holdout confirmation bounds false promotions, benchmarks/RESULTS.md)",
+    )
     pbo_blocks: int = Field(default=16, ge=2, le=20, description="CSCV blocks S (even)")
     pbo_min_strategies: int = Field(
         default=16, ge=2, description="PBO columns: candidates, topped up with lineage trials"

@@ -256,7 +256,11 @@ def candidate_gates(
     gates = [
         dsr,
         psr,
-        gauntlet.pbo_gate(context.pbo, config.pbo_max, context.pbo_detail),
+        *(
+            [gauntlet.pbo_gate(context.pbo, config.pbo_max, context.pbo_detail)]
+            if config.pbo_max is not None
+            else []
+        ),
         *_spa_gates(analysis, context),
         gauntlet.cost_stress_gate(
             at_gate.holdout_psr,

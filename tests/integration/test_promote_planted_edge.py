@@ -92,9 +92,9 @@ def test_planted_edge_when_promoted_then_every_gate_passed_with_margin(
     gates = {gate["name"]: gate for gate in best["gates"]}
 
     assert all(gate["passed"] for gate in best["gates"]) and best["failed"] == []
-    assert set(gates) >= {"dsr", "psr", "pbo", "cost_stress", "stability", "min_trades"}
+    assert set(gates) >= {"dsr", "psr", "cost_stress", "stability", "min_trades"}
     assert {"drawdown", "concentration", "correlation"} <= set(gates)
-    assert gates["pbo"]["value"] <= 0.1
+    assert "pbo" not in gates and evidence["search"]["pbo"]["value"] <= 0.1  # reported
     # two stages, each on its own sample: DSR on the stitched discovery+validation record,
     # corrected PSR(0) on the holdout; the validation-only DSR is reported beside it
     stage = best["stage"]

@@ -14,7 +14,7 @@ from evolve.errors import ConfigError
 def test_promotion_config_when_defaults_then_thresholds_of_the_issue() -> None:
     config = PromotionConfig()
 
-    assert (config.dsr_min, config.psr_min, config.pbo_max) == (0.05, 0.95, 0.2)
+    assert (config.dsr_min, config.psr_min, config.pbo_max) == (0.05, 0.95, None)
     assert (config.pbo_blocks, config.pbo_min_strategies) == (16, 16)
     assert (config.cost_stress_multiplier, config.cost_stress_psr_min) == (2.0, 0.95)
     assert (config.stability_min, config.concentration_psr_min) == (0.7, 0.9)
@@ -31,7 +31,7 @@ def test_promotion_config_when_assigned_then_frozen() -> None:
 
 
 def test_thresholds_when_listed_then_renderer_keys_present() -> None:
-    thresholds = PromotionConfig(spa_max_pvalue=0.05).thresholds()
+    thresholds = PromotionConfig(spa_max_pvalue=0.05, pbo_max=0.2).thresholds()
 
     assert thresholds["cost_stress_multiplier"] == 2.0 and thresholds["drawdown_budget"] == 0.3
     assert thresholds["spa_max"] == 0.05 and thresholds["pbo_max"] == 0.2

@@ -47,7 +47,7 @@ def test_candidate_gates_when_candidate_never_trades_then_every_gate_fails_clean
     context = SearchContext(
         market=market,
         fitness=fitness,
-        config=PromotionConfig(probe_copies=2, bootstrap_samples=200),
+        config=PromotionConfig(probe_copies=2, bootstrap_samples=200, pbo_max=0.2),
         n_effective=20.0,
         sharpe_variance=0.01,
         pbo=None,
@@ -213,3 +213,24 @@ def test_correlation_order_when_survivors_differ_in_size_then_simplest_first_tie
         for rank, nodes in ((1, 9), (2, 3), (3, 9), (4, 3))
     ]
     assert correlation_order(cast(Any, analyses)) == [1, 3, 0, 2]
+
+
+def test_candidate_gates_when_pbo_max_unset_then_pbo_reported_not_gated() -> None:
+    market = Market.build([random_walk_series(24 * 200, 3)], FOLDS)
+    fitness = FitnessConfig(folds=FOLDS)
+    analysis = analyse_candidate(_spec(NEVER_TRADES), 1, market, fitness)
+    names = {}
+    for pbo_max in (None, 0.2):
+        context = SearchContext(
+            market=market,
+            fitness=fitness,
+            config=PromotionConfig(probe_copies=2, bootstrap_samples=200, pbo_max=pbo_max),
+            n_effective=20.0,
+            sharpe_variance=0.01,
+            pbo=0.9,
+            pbo_detail="CSCV",
+        )
+        names[pbo_max] = [gate.name for gate in candidate_gates(analysis, context)[0]]
+
+    assert "pbo" not in names[None] and "pbo" in names[0.2]
+    assert [name for name in names[0.2] if name != "pbo"] == names[None]
