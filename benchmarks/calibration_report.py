@@ -5,12 +5,18 @@ samples' DSR, its cluster and its holdout-position correlation with the oracle, 
 the selection stage (sample, ``dsr_min``, which clusters form the confirmation family) can be
 re-judged without re-running a search: :func:`rejudge` applies the two stages again and keeps
 every other gate's recorded verdict.
+
+``python -m benchmarks.calibration_report OUT/results.jsonl [MORE.jsonl …]`` prints the tables
+over the union of one or more passes (e.g. several ``--seed-offset`` passes).
 """
 
 from __future__ import annotations
 
+import json
 import math
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -142,8 +148,7 @@ CHOICES = (
         for family in (False, True)
         for dsr_min in (0.0, 0.01, 0.05, 0.1, 0.5, 0.95)
     ),
-    *(Choice("stitched", 0.05, False, pbo_max) for pbo_max in (0.3, 0.5, 1.0)),
-)
+)  # PBO what-ifs need a recorded pbo gate: pass Choice(..., pbo_max) on results gated by it
 
 
 def what_if_table(results: list[dict[str, Any]], choices: tuple[Choice, ...] = CHOICES) -> str:
@@ -237,3 +242,24 @@ def table(results: list[dict[str, Any]]) -> str:
         f"Datasets that failed to run: {len(errors)}",
     ]
     return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the tables of the union of the given results.jsonl files."""
+    paths = [Path(arg) for arg in (sys.argv[1:] if argv is None else argv)]
+    if not paths:
+        print("usage: python -m benchmarks.calibration_report RESULTS.jsonl [...]")
+        return 2
+    results = [
+        json.loads(line)
+        for path in paths
+        for line in path.read_text("utf-8").splitlines()
+        if line.strip()
+    ]
+    print(table(results))
+    print(what_if_table(results))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

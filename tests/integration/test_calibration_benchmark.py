@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict
 from pathlib import Path
 
@@ -95,3 +96,19 @@ def test_rejudge_when_family_is_the_selected_clusters_then_holm_runs_over_fewer_
 
     assert calibration_report.rejudge(result, everyone) == []
     assert calibration_report.rejudge(result, selected) == [result["candidates"][0]]
+
+
+def test_report_main_when_two_passes_then_one_table_over_their_union(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def null(seed: int, promoted: list[str]) -> str:
+        record = {"kind": "null", "family": "garch", "seed": seed, "promoted": promoted}
+        return json.dumps(record | {"candidates": []}) + "\n"
+
+    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    first.write_text(null(100, []) + null(101, ["x"]), "utf-8")
+    second.write_text(null(2100, []), "utf-8")
+
+    assert calibration_report.main([str(first), str(second)]) == 0
+    assert "False-promotion rate: 1/3" in capsys.readouterr().out
+    assert calibration_report.main([]) == 2
