@@ -16,7 +16,7 @@ The strength of each target t is searched on each dataset itself by replaying th
 dataset's gate values and both selection samples' DSR are kept in ``OUT/results.jsonl`` and
 :mod:`benchmarks.calibration_report` re-judges selection-stage choices without re-running the
 searches. ``--population``, ``--generations``, ``--null-seeds``, ``--planted-seeds`` and
-``--targets`` shrink a pass for pilots.
+``--targets`` shrink a pass for pilots; ``--seed-offset K`` runs it on fresh dataset seeds.
 """
 
 from __future__ import annotations

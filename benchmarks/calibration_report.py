@@ -250,12 +250,21 @@ def main(argv: list[str] | None = None) -> int:
     if not paths:
         print("usage: python -m benchmarks.calibration_report RESULTS.jsonl [...]")
         return 2
-    results = [
-        json.loads(line)
-        for path in paths
-        for line in path.read_text("utf-8").splitlines()
-        if line.strip()
-    ]
+    results = []
+    for path in paths:
+        try:
+            lines = path.read_text("utf-8").splitlines()
+        except OSError as e:
+            print(f"{path}: cannot read: {e.strerror}", file=sys.stderr)
+            return 2
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                results.append(json.loads(line))
+            except json.JSONDecodeError as e:
+                print(f"{path}: line {number}: not JSON ({e.msg})", file=sys.stderr)
+                return 2
     print(table(results))
     print(what_if_table(results))
     return 0

@@ -112,3 +112,9 @@ def test_report_main_when_two_passes_then_one_table_over_their_union(
     assert calibration_report.main([str(first), str(second)]) == 0
     assert "False-promotion rate: 1/3" in capsys.readouterr().out
     assert calibration_report.main([]) == 2
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text(null(1, []) + "{not json\n", "utf-8")
+    assert calibration_report.main([str(broken)]) == 2
+    assert f"{broken}: line 2: not JSON" in capsys.readouterr().err
+    assert calibration_report.main([str(tmp_path / "missing.jsonl")]) == 2
+    assert "missing.jsonl: cannot read" in capsys.readouterr().err

@@ -41,18 +41,26 @@ def _spec(expression: str, id_: str = "0123456789abcdef") -> StrategySpec:
     )
 
 
+def _context(
+    market: Market, fitness: FitnessConfig, pbo: float | None = None, **config: Any
+) -> SearchContext:
+    """A search context of 20 effective trials; ``config`` overrides the promotion defaults."""
+    return SearchContext(
+        market=market,
+        fitness=fitness,
+        config=PromotionConfig(probe_copies=2, bootstrap_samples=200, **config),
+        n_effective=20.0,
+        sharpe_variance=0.01,
+        pbo=pbo,
+        pbo_detail="not computable" if pbo is None else "CSCV",
+        stitched_variance=0.002,
+    )
+
+
 def test_candidate_gates_when_candidate_never_trades_then_every_gate_fails_cleanly() -> None:
     market = Market.build([random_walk_series(24 * 200, 3)], FOLDS)
     fitness = FitnessConfig(folds=FOLDS)
-    context = SearchContext(
-        market=market,
-        fitness=fitness,
-        config=PromotionConfig(probe_copies=2, bootstrap_samples=200, pbo_max=0.2),
-        n_effective=20.0,
-        sharpe_variance=0.01,
-        pbo=None,
-        pbo_detail="not computable",
-    )
+    context = _context(market, fitness, pbo_max=0.2)
 
     analysis = analyse_candidate(_spec(NEVER_TRADES), 1, market, fitness)
     gates, evidence = candidate_gates(analysis, context)
@@ -162,16 +170,7 @@ def test_candidate_gates_when_selection_sample_chosen_then_dsr_reads_that_sample
     analysis = analyse_candidate(_spec(trend), 1, market, fitness)
     dsr = {}
     for sample in ("validation", "stitched"):
-        context = SearchContext(
-            market=market,
-            fitness=fitness,
-            config=PromotionConfig(probe_copies=2, bootstrap_samples=200, selection_sample=sample),
-            n_effective=20.0,
-            sharpe_variance=0.01,
-            pbo=None,
-            pbo_detail="not computable",
-            stitched_variance=0.002,
-        )
+        context = _context(market, fitness, selection_sample=sample)
         gates, evidence = candidate_gates(analysis, context)
         dsr[sample] = next(g for g in gates if g.name == "dsr")
         assert evidence.selection is not None
@@ -221,15 +220,7 @@ def test_candidate_gates_when_pbo_max_unset_then_pbo_reported_not_gated() -> Non
     analysis = analyse_candidate(_spec(NEVER_TRADES), 1, market, fitness)
     names = {}
     for pbo_max in (None, 0.2):
-        context = SearchContext(
-            market=market,
-            fitness=fitness,
-            config=PromotionConfig(probe_copies=2, bootstrap_samples=200, pbo_max=pbo_max),
-            n_effective=20.0,
-            sharpe_variance=0.01,
-            pbo=0.9,
-            pbo_detail="CSCV",
-        )
+        context = _context(market, fitness, pbo=0.9, pbo_max=pbo_max)
         names[pbo_max] = [gate.name for gate in candidate_gates(analysis, context)[0]]
 
     assert "pbo" not in names[None] and "pbo" in names[0.2]
