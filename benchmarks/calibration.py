@@ -194,6 +194,19 @@ def run_dataset(task: dict[str, Any]) -> dict[str, Any]:
     return {**task, **outcome, "seconds": round(time.perf_counter() - started, 1)}
 
 
+def _stitched_moments(expression: str, market: Any, costs: Any) -> list[float] | None:
+    """Return ``[sharpe, n_obs, skew, kurtosis]`` of the stitched daily returns (or None)."""
+    from evolve.promotion import replays, selection
+
+    if not selection.has_validation(market):
+        return None
+    daily = selection.stitched_returns(replays.strategy_targets(expression, market), market, costs)
+    moments = selection.moments_or_none(daily)
+    if moments is None:
+        return None
+    return [moments.sharpe, float(moments.n_obs), moments.skew, moments.kurtosis]
+
+
 def _outcome(evidence: dict[str, Any], run_dir: Path, kind: str, family: str) -> dict[str, Any]:
     candidates = [
         {
@@ -226,8 +239,12 @@ def _outcome(evidence: dict[str, Any], run_dir: Path, kind: str, family: str) ->
         "stitched": evidence["search"].get("stitched"),
         "selection_sample": evidence["search"].get("selection_sample"),
     }
+    config, market = _market(run_dir)
+    for candidate in candidates:  # re-judging the selection stage under another V[SR_n]
+        candidate["selection"]["stitched_moments"] = _stitched_moments(
+            candidate["expression"], market, config.costs
+        )
     if kind == "planted":
-        config, market = _market(run_dir)
         t_stat, sharpe = oracle_t(ORACLES[family], market, config.costs)
         oracle = _holdout_targets(ORACLES[family], market)
         for candidate in candidates:

@@ -23,6 +23,7 @@ import numpy as np
 
 from benchmarks.calibration_markets import NULLS, PLANTED
 from evolve.promotion.confirmation import holm_levels
+from fitness.stats.sharpe import deflated_sharpe_ratio
 
 POSITION_CORRELATION = 0.5
 FAMILY_WISE_ALPHA = 0.05
@@ -63,18 +64,42 @@ class Choice:
         stage (True) or of every candidate (False).
     pbo_max : float or None
         Re-judge the PBO gate at ``pbo <= pbo_max`` (None: keep its recorded verdict).
+    variance : {"trials", "estimation"} or None
+        Recompute the stitched DSR with this V[SR_n] from the recorded moments and the
+        search's recorded variances (None: the DSR the run recorded).
     """
 
     sample: str
     dsr_min: float
     selected_family: bool = False
     pbo_max: float | None = None
+    variance: str | None = None
 
     def label(self) -> str:
         """Return a short name for the tables."""
         family = "selected" if self.selected_family else "all"
         pbo = "" if self.pbo_max is None else f", pbo<={self.pbo_max:g}"
-        return f"{self.sample} dsr>={self.dsr_min:g}, family {family}{pbo}"
+        variance = "" if self.variance is None else f" V={self.variance}"
+        return f"{self.sample}{variance} dsr>={self.dsr_min:g}, family {family}{pbo}"
+
+
+def selection_dsr(
+    candidate: dict[str, Any], result: dict[str, Any], choice: Choice
+) -> float | None:
+    """Return the candidate's selection-stage DSR under ``choice`` (None: not computable)."""
+    selection = candidate.get("selection") or {}
+    if choice.variance is None:
+        value = selection.get(f"{choice.sample}_dsr")
+        return None if value is None else float(value)
+    if choice.sample != "stitched":
+        raise ValueError(f"Choice.variance: only the stitched sample, found {choice.sample!r}")
+    moments, search = selection.get("stitched_moments"), result.get("stitched") or {}
+    variance = search.get(f"sharpe_variance_{choice.variance}")
+    n_effective = result.get("n_effective")
+    if moments is None or variance is None or n_effective is None or n_effective < 1:
+        return None
+    sharpe, n_obs, skew, kurtosis = moments
+    return deflated_sharpe_ratio(sharpe, int(n_obs), skew, kurtosis, n_effective, variance)
 
 
 def rejudge(result: dict[str, Any], choice: Choice) -> list[dict[str, Any]]:
@@ -88,7 +113,7 @@ def rejudge(result: dict[str, Any], choice: Choice) -> list[dict[str, Any]]:
     candidates = result.get("candidates", [])
 
     def selected(candidate: dict[str, Any]) -> bool:
-        value = (candidate.get("selection") or {}).get(f"{choice.sample}_dsr")
+        value = selection_dsr(candidate, result, choice)
         return value is not None and value >= choice.dsr_min
 
     family = [c for c in candidates if selected(c)] if choice.selected_family else candidates
@@ -147,6 +172,11 @@ CHOICES = (
         for sample in ("validation", "stitched")
         for family in (False, True)
         for dsr_min in (0.0, 0.01, 0.05, 0.1, 0.5, 0.95)
+    ),
+    *(
+        Choice("stitched", dsr_min, True, variance=variance)
+        for variance in ("trials", "estimation")
+        for dsr_min in (0.05, 0.5, 0.9, 0.95, 0.99)
     ),
 )  # PBO what-ifs need a recorded pbo gate: pass Choice(..., pbo_max) on results gated by it
 

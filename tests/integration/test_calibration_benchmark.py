@@ -65,6 +65,7 @@ def test_calibration_when_one_null_and_one_planted_dataset_then_outcomes_and_tab
     assert "Wilson upper bound" in text and "| trend | 6 |" in text
     assert "stitched dsr>=0.05, family all" in calibration.what_if_table(results)
     assert all("stitched_dsr" in c["selection"] for r in results for c in r["candidates"])
+    assert all("stitched_moments" in c["selection"] for r in results for c in r["candidates"])
 
 
 def test_calibrate_strengths_when_searched_on_the_dataset_then_its_oracle_t_is_the_target() -> None:
@@ -96,6 +97,24 @@ def test_rejudge_when_family_is_the_selected_clusters_then_holm_runs_over_fewer_
 
     assert calibration_report.rejudge(result, everyone) == []
     assert calibration_report.rejudge(result, selected) == [result["candidates"][0]]
+
+
+def test_selection_dsr_when_estimation_variance_chosen_then_paper_example_0_9004() -> None:
+    # the DSR paper's example (STATISTICS.md §1.3): SR 2.5 and V 1/2 annualised at 250 days,
+    # T 1,250, skew -3, kurtosis 10, N 100 -> DSR 0.9004; the "trials" variance is a decoy
+    candidate = {"selection": {"stitched_moments": [2.5 / 250**0.5, 1250, -3.0, 10.0]}}
+    result = {
+        "n_effective": 100.0,
+        "stitched": {"sharpe_variance_estimation": 0.5 / 250, "sharpe_variance_trials": 1.0},
+    }
+    estimation = calibration_report.Choice("stitched", 0.95, True, variance="estimation")
+    recorded = calibration_report.Choice("stitched", 0.95, True)
+
+    value = calibration_report.selection_dsr(candidate, result, estimation)
+
+    assert value == pytest.approx(0.9004, abs=1e-4)
+    assert calibration_report.selection_dsr(candidate, result, recorded) is None
+    assert estimation.label() == "stitched V=estimation dsr>=0.95, family selected"
 
 
 def test_report_main_when_two_passes_then_one_table_over_their_union(
