@@ -79,12 +79,45 @@ def run_child(
     return result
 
 
+EPILOG = """\
+examples:
+  python -m benchmarks.ab                            uncommitted changes against HEAD
+  python -m benchmarks.ab --base main --pairs 5      this tree against the main branch
+  python -m benchmarks.ab --base 3744de1 --worker-like
+  python -m benchmarks.ab --base HEAD~1 --quick      5,000 bars, 40 trees, 1 pair: a smoke run"""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.ab", description=__doc__)
-    parser.add_argument("--base", default="HEAD", help="git revision to compare with (HEAD)")
-    parser.add_argument("--bars", type=int, default=100_000)
-    parser.add_argument("--trees", type=int, default=1_000)
-    parser.add_argument("--pairs", type=int, default=3)
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.ab",
+        description=__doc__,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--base", default="HEAD", metavar="REV", help="git revision to compare with (HEAD)"
+    )
+    parser.add_argument(
+        "--bars",
+        type=int,
+        default=100_000,
+        metavar="N",
+        help="bars of the synthetic market (100000)",
+    )
+    parser.add_argument(
+        "--trees",
+        type=int,
+        default=1_000,
+        metavar="N",
+        help="random trees, then their offspring (1000)",
+    )
+    parser.add_argument(
+        "--pairs",
+        type=int,
+        default=3,
+        metavar="N",
+        help="base/this process pairs, run alternately (3)",
+    )
     parser.add_argument("--worker-like", action="store_true", help="Ray actors' GC settings")
     parser.add_argument("--quick", action="store_true", help="5,000 bars, 40 trees, 1 pair")
     args = parser.parse_args(argv)

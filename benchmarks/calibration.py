@@ -284,19 +284,76 @@ def _tasks(budget: Budget, work: Path, seed_offset: int = 0) -> list[dict[str, A
 
 def main(argv: list[str] | None = None) -> int:
     """Run the calibration and print its table."""
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.calibration")
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.calibration",
+        description=(
+            "The promoter's operating characteristic: `evolve run` then `evolve promote` with the\n"
+            "default settings on every synthetic market of benchmarks.calibration_markets; prints\n"
+            "false promotions on the null families (with the 95 % Wilson upper bound) and power\n"
+            "on the planted families per oracle holdout t. A full pass takes hours."
+        ),
+        epilog=(
+            "examples:\n"
+            "  python -m benchmarks.calibration --quick              a tiny pass (minutes)\n"
+            "  python -m benchmarks.calibration --jobs 4 --out A     a full pass: A/results.jsonl\n"
+            "  python -m benchmarks.calibration --seed-offset 1000 --out B   fresh dataset seeds\n"
+            "  python -m benchmarks.calibration --targets 4,6 --planted-seeds 2 --null-seeds 0\n"
+            "                                    a pilot: planted edges at t = 4 and 6 only\n"
+            "  python -m benchmarks.calibration_report A/results.jsonl B/results.jsonl\n"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--quick", action="store_true", help="a tiny pass (minutes)")
-    parser.add_argument("--jobs", type=int, default=2, help="datasets run in parallel")
-    parser.add_argument("--out", type=Path, default=None, help="keep results.jsonl here")
-    parser.add_argument("--population", type=int, default=None, help="override (pilots)")
-    parser.add_argument("--generations", type=int, default=None, help="override (pilots)")
-    parser.add_argument("--null-seeds", type=int, default=None, help="per null family")
-    parser.add_argument("--planted-seeds", type=int, default=None, help="per family and t")
-    parser.add_argument("--targets", type=str, default=None, help="e.g. 4,6 (pilots)")
+    parser.add_argument(
+        "--jobs", type=int, default=2, metavar="N", help="datasets run in parallel (2)"
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="append every dataset's outcome to DIR/results.jsonl (benchmarks.calibration_report)",
+    )
+    parser.add_argument(
+        "--population",
+        type=int,
+        default=None,
+        metavar="N",
+        help="population of each run (400; --quick 16)",
+    )
+    parser.add_argument(
+        "--generations",
+        type=int,
+        default=None,
+        metavar="N",
+        help="generations of each run (50; --quick 1)",
+    )
+    parser.add_argument(
+        "--null-seeds",
+        type=int,
+        default=None,
+        metavar="N",
+        help="datasets per null family (25; --quick 1)",
+    )
+    parser.add_argument(
+        "--planted-seeds",
+        type=int,
+        default=None,
+        metavar="N",
+        help="datasets per planted family and target t (6; --quick 1)",
+    )
+    parser.add_argument(
+        "--targets",
+        type=str,
+        default=None,
+        metavar="T,T",
+        help="oracle holdout t-statistics to plant (1,2,3,4,6; --quick 2,6)",
+    )
     parser.add_argument(
         "--seed-offset",
         type=int,
         default=0,
+        metavar="K",
         help="added to every dataset seed (nulls 100+k, planted 200+k): a fresh-seed pass",
     )
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)

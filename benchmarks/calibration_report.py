@@ -12,6 +12,7 @@ over the union of one or more passes (e.g. several ``--seed-offset`` passes).
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import sys
@@ -276,10 +277,31 @@ def table(results: list[dict[str, Any]]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Print the tables of the union of the given results.jsonl files."""
-    paths = [Path(arg) for arg in (sys.argv[1:] if argv is None else argv)]
-    if not paths:
-        print("usage: python -m benchmarks.calibration_report RESULTS.jsonl [...]")
-        return 2
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.calibration_report",
+        description=(
+            "Print the calibration tables (false promotions per null family, power per planted\n"
+            "family and target t) and the selection-stage choices re-judged on the recorded gate\n"
+            "values, over the union of one or more passes of benchmarks.calibration. No search\n"
+            "is re-run. Exit 2 when a file cannot be read or a line is not JSON."
+        ),
+        epilog=(
+            "examples:\n"
+            "  python -m benchmarks.calibration --out A        a pass that keeps A/results.jsonl\n"
+            "  python -m benchmarks.calibration_report A/results.jsonl\n"
+            "  python -m benchmarks.calibration_report A/results.jsonl B/results.jsonl\n"
+            "                                   two passes (e.g. --seed-offset 0 and 1000)\n"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "paths",
+        nargs="+",
+        type=Path,
+        metavar="RESULTS.jsonl",
+        help="a pass's results.jsonl (benchmarks.calibration --out DIR writes DIR/results.jsonl)",
+    )
+    paths: list[Path] = parser.parse_args(sys.argv[1:] if argv is None else argv).paths
     results = []
     for path in paths:
         try:

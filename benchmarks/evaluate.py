@@ -338,13 +338,33 @@ def size_section(n_bars: int, n_trees: int, workers: int) -> None:
     )
 
 
+EPILOG = """\
+examples:
+  python -m benchmarks.evaluate                            1,000 trees; 100,000 and 1,000,000 bars
+  python -m benchmarks.evaluate --quick                    40 trees on 5,000 bars: a smoke run
+  python -m benchmarks.evaluate --bars 100000 --trees 500  one market size, fewer trees
+  python -m benchmarks.evaluate --workers 4                a 4-worker Ray evaluator"""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.evaluate", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.evaluate",
+        description=__doc__,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run")
-    parser.add_argument("--trees", type=int, default=None, help="population size (1000)")
-    parser.add_argument("--workers", type=int, default=2, help="Ray workers (2)")
     parser.add_argument(
-        "--bars", type=int, nargs="+", default=None, help="market sizes (100000 1000000)"
+        "--trees", type=int, default=None, metavar="N", help="population size (1000; --quick 40)"
+    )
+    parser.add_argument("--workers", type=int, default=2, metavar="N", help="Ray workers (2)")
+    parser.add_argument(
+        "--bars",
+        type=int,
+        nargs="+",
+        default=None,
+        metavar="N",
+        help="market sizes (100000 1000000; --quick 5000)",
     )
     args = parser.parse_args(argv)
     n_trees = args.trees or (40 if args.quick else 1_000)

@@ -171,8 +171,25 @@ def startup_section(population: int) -> None:
               f"first compile — {best:.2f} s ({verdict})")  # fmt: skip
 
 
+DESCRIPTION = """\
+Benchmark the evolution engine: generation wall time (population 1,000 on synthetic
+100,000- and 1,000,000-bar markets, 1 worker and 2 Ray workers, each run profiled in its
+own process by benchmarks.evolution_profile) and `evolve run --workers 1` start-up."""
+
+EPILOG = """\
+examples:
+  python -m benchmarks.evolution                  population 1,000; 100,000 and 1,000,000 bars
+  python -m benchmarks.evolution --quick          population 40 on 5,000 bars: a smoke run
+  python -m benchmarks.evolution_profile --help   the profiled run behind each row"""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.evolution")
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.evolution",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke run)")
     args = parser.parse_args(argv)
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "

@@ -176,14 +176,42 @@ def profile(
     }
 
 
+DESCRIPTION = """\
+One profiled engine run in its own process, exactly as `evolve run` runs it (seed 3): prints
+one JSON object with each generation's wall time, the driver's exclusive time per phase
+(variation, evaluation, lineage, selection, hall_of_fame, snapshot, persistence wait,
+other), the background writes' durations, evaluations/s, the workers' busy share and the
+peak RSS of the driver and of the busiest worker."""
+
+EPILOG = """\
+examples:
+  python -m benchmarks.evolution_profile bundled/BTCUSDT-1h 200 3 1 /tmp/profile-1
+  python -m benchmarks.evolution_profile bundled/BTCUSDT-1h 1000 3 2 /tmp/profile-2 \\
+      --result-cache-megabytes 64
+  python -m benchmarks.evolution_profile bundled/BTCUSDT-1h 1000 3 2 /tmp/profile-3 \\
+      --sequential-writes      writes before the next generation (overlap's A/B baseline)"""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.evolution_profile")
-    parser.add_argument("dataset")
-    parser.add_argument("population", type=int)
-    parser.add_argument("generations", type=int)
-    parser.add_argument("workers", type=int)
-    parser.add_argument("run_dir", type=Path)
-    parser.add_argument("--result-cache-megabytes", type=int)
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.evolution_profile",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("dataset", help="dataset name (evolve data ls) or a dataset directory")
+    parser.add_argument("population", type=int, help="population size")
+    parser.add_argument("generations", type=int, help="generations after generation 0")
+    parser.add_argument("workers", type=int, help="1: in-process; more: a local Ray instance")
+    parser.add_argument(
+        "run_dir", type=Path, help="the run directory to create (must not exist yet)"
+    )
+    parser.add_argument(
+        "--result-cache-megabytes",
+        type=int,
+        metavar="MB",
+        help="the driver's cache of evaluations by strategy id (default: the run default, 128)",
+    )
     parser.add_argument(
         "--sequential-writes", action="store_true", help="persist before the next generation"
     )

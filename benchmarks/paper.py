@@ -83,8 +83,19 @@ def measure(series: fitness.BarSeries, n_strategies: int, window: bool, steps: i
     return elapsed / max(done, 1)
 
 
+EPILOG = """\
+examples:
+  python -m benchmarks.paper           1m histories of 100,000 bars, 20 steps per row
+  python -m benchmarks.paper --quick   1m histories of 20,000 bars, 5 steps per row"""
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.paper",
+        description=__doc__,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--quick", action="store_true", help="smaller histories and fewer steps")
     args = parser.parse_args(argv)
     history = {"1h": 5_000, "1m": 20_000 if args.quick else 100_000}

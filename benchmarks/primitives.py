@@ -272,11 +272,27 @@ def offspring_table(
         )
 
 
+EPILOG = """\
+examples:
+  python -m benchmarks.primitives                           100,000 bars, 1,000 trees
+  python -m benchmarks.primitives --bars 20000 --trees 100  as `python -m benchmarks --quick`
+  python -m benchmarks.primitives --bars 1000000 --seed 1   longer series, other trees"""
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.primitives", description=__doc__)
-    parser.add_argument("--bars", type=int, default=100_000, help="bars per series (100000)")
-    parser.add_argument("--trees", type=int, default=1_000, help="population size (1000)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.primitives",
+        description=__doc__,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--bars", type=int, default=100_000, metavar="N", help="bars per series (100000)"
+    )
+    parser.add_argument(
+        "--trees", type=int, default=1_000, metavar="N", help="population size (1000)"
+    )
+    parser.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (0)")
     args = parser.parse_args(argv)
     cpu = platform.processor() or platform.machine()
     try:

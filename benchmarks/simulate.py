@@ -260,12 +260,37 @@ def print_table(rows: Sequence[Row]) -> None:
         )
 
 
+EPILOG = """\
+examples:
+  python -m benchmarks.simulate                      100,000 and 1,000,000 bars, 1,000 targets
+  python -m benchmarks.simulate --quick              2,000 and 10,000 bars, 20 targets
+  python -m benchmarks.simulate --skip-vectorbt      evolve and the naive reference only
+  python -m benchmarks.simulate --quick --skip-vectorbt --strategies 2   the unit test's run"""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.simulate", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.simulate",
+        description=__doc__,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run")
     parser.add_argument("--skip-vectorbt", action="store_true", help="leave vectorbt out")
-    parser.add_argument("--strategies", type=int, default=None, help="targets per size")
-    parser.add_argument("--seed", type=int, default=20240101)
+    parser.add_argument(
+        "--strategies",
+        type=int,
+        default=None,
+        metavar="N",
+        help="targets per size (1000; --quick 20)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=20240101,
+        metavar="S",
+        help="seed of the synthetic prices and targets (20240101)",
+    )
     args = parser.parse_args(argv)
     sizes = (2_000, 10_000) if args.quick else (100_000, 1_000_000)
     n_strategies = args.strategies or (20 if args.quick else 1_000)

@@ -76,11 +76,37 @@ def build(source: Path, target: Path) -> list[Path]:
     return written
 
 
+EPILOG = """\
+examples:
+  python scripts/make_bundled.py            rewrite fitness/bundled/ from ../shared/data
+  python scripts/make_bundled.py --check    exit 1 if the committed bundle differs
+  python scripts/make_bundled.py --source /data/shared --check"""
+
+
 def main(argv: list[str] | None = None) -> int:
     """Build (or with ``--check`` verify) the bundle; return the exit code."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE, help="shared data dir")
-    parser.add_argument("--check", action="store_true", help="verify instead of writing")
+    parser = argparse.ArgumentParser(
+        prog="python scripts/make_bundled.py",
+        description=(
+            "Regenerate the bundled datasets (fitness/bundled/: BTCUSDT-1h and ETHUSDT-1h,\n"
+            "2023-2025) byte for byte from the shared real data (binance_usdm_<SYMBOL>_1h.parquet\n"
+            "and binance_usdm_<SYMBOL>_funding.parquet)."
+        ),
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--source",
+        type=Path,
+        default=DEFAULT_SOURCE,
+        metavar="DIR",
+        help="the shared real data directory (default: ../shared/data next to the repository)",
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="rebuild into a temporary directory and exit 1 if any file differs; write nothing",
+    )
     args = parser.parse_args(argv)
     if not args.check:
         for directory in build(args.source, BUNDLED_DIR):

@@ -5,7 +5,17 @@ python scripts/primitive_table.py
 
 from __future__ import annotations
 
+import argparse
+import sys
+
 import primitives
+
+EPILOG = """\
+examples:
+  python scripts/primitive_table.py              print the table (Markdown)
+  python scripts/primitive_table.py > table.md   then paste it between README.md's
+                                                 primitive-table markers
+  evolve primitives                              the same language in the terminal"""
 
 
 def primitive_table() -> str:
@@ -28,5 +38,22 @@ def primitive_table() -> str:
     return "\n".join(lines)
 
 
-if __name__ == "__main__":
+def main(argv: list[str] | None = None) -> int:
+    """Print the table; return the exit code."""
+    parser = argparse.ArgumentParser(
+        prog="python scripts/primitive_table.py",
+        description=(
+            "Print the README's primitive table (every expression name, its signatures and what\n"
+            "it computes) from primitives.registry(); tests/unit/test_docs.py fails until the\n"
+            "README's copy between its primitive-table markers equals this output."
+        ),
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.parse_args(sys.argv[1:] if argv is None else argv)
     print(primitive_table())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -130,7 +130,10 @@ def test_report_main_when_two_passes_then_one_table_over_their_union(
 
     assert calibration_report.main([str(first), str(second)]) == 0
     assert "False-promotion rate: 1/3" in capsys.readouterr().out
-    assert calibration_report.main([]) == 2
+    with pytest.raises(SystemExit) as no_file:  # argparse: usage and the error on stderr
+        calibration_report.main([])
+    assert no_file.value.code == 2
+    assert "required: RESULTS.jsonl" in capsys.readouterr().err
     broken = tmp_path / "broken.jsonl"
     broken.write_text(null(1, []) + "{not json\n", "utf-8")
     assert calibration_report.main([str(broken)]) == 2
