@@ -48,7 +48,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     deploy.add_argument("spec", metavar="SPEC", help="the promoted spec file")
-    deploy.add_argument("--to", required=True, choices=("paper", "demo", "live"), dest="target")
+    deploy.add_argument(
+        "--to",
+        required=True,
+        choices=("paper", "demo", "live"),
+        dest="target",
+        help="the state to move into: paper, demo or live (up: one rung at a time, with the "
+        "evidence of the state left; down: any rungs, no evidence)",
+    )
     _common(
         deploy, "the account the strategy moves into (default <data home>/<--to>/account.sqlite)"
     )

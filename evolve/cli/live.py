@@ -54,7 +54,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="promoted spec files, run directories (their promoted/*.json) or one portfolio "
         "file (evolve portfolio: specs and weights)",
     )
-    parser.add_argument("--mode", choices=("demo", "live"), required=True)
+    parser.add_argument(
+        "--mode",
+        choices=("demo", "live"),
+        required=True,
+        help="demo: the venue's demo with demo keys (state <data home>/demo/account.sqlite); "
+        "live: real money, also needing --live, EVOLVE_LIVE_CONFIRM and a track record "
+        "(state <data home>/live/account.sqlite)",
+    )
     parser.add_argument("--live", action="store_true", help="required with --mode live")
     parser.add_argument("--state", type=Path, metavar="PATH", help="the account's state file")
     parser.add_argument("--equity", type=float, default=10_000.0, help="capital traded (quote)")
@@ -62,7 +69,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--exchange", default="binanceusdm", help="ccxt exchange id")
     parser.add_argument("--risk", type=Path, metavar="TOML", help="a file with a [risk] table")
     parser.add_argument("--leverage", type=int, default=2, help="venue leverage setting (margin)")
-    parser.add_argument("--margin-mode", choices=("cross", "isolated"), default="cross")
+    parser.add_argument(
+        "--margin-mode",
+        choices=("cross", "isolated"),
+        default="cross",
+        help="venue margin mode, set and verified per symbol at start: cross or isolated "
+        "(default cross)",
+    )
     parser.add_argument(
         "--record",
         type=Path,
@@ -87,7 +100,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         epilog="examples:\n  evolve kill\n  evolve kill --state $EVOLVE_HOME/demo/account.sqlite\n",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    kill.add_argument("--state", type=Path, metavar="PATH")
+    kill.add_argument(
+        "--state",
+        type=Path,
+        metavar="PATH",
+        help="the account's state file (default: the one account file under the data home: "
+        "paper, demo or live)",
+    )
     add_option(kill, "home")
     kill.set_defaults(handler=kill_command)
 
@@ -99,7 +118,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     unhalt.add_argument("--confirm", action="store_true", help="required")
-    unhalt.add_argument("--state", type=Path, metavar="PATH")
+    unhalt.add_argument(
+        "--state",
+        type=Path,
+        metavar="PATH",
+        help="the account's state file (default: the one account file under the data home: "
+        "paper, demo or live)",
+    )
     add_option(unhalt, "home")
     unhalt.set_defaults(handler=unhalt_command)
 

@@ -41,11 +41,44 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("runs", nargs="+", metavar="RUN", help="run directories")
-    parser.add_argument("--method", default="equal_risk", choices=("equal_risk", "inverse_vol"))
-    parser.add_argument("--max-correlation", type=float, default=0.7, metavar="R")
-    parser.add_argument("--max-weight", type=float, default=0.5, metavar="W")
-    parser.add_argument("--max-symbol-exposure", type=float, default=1.0, metavar="W")
-    parser.add_argument("--out", type=Path, default=Path("portfolio.json"), metavar="PATH")
+    parser.add_argument(
+        "--method",
+        default="equal_risk",
+        choices=("equal_risk", "inverse_vol"),
+        help="weighting: equal_risk (equal risk contributions, holdout covariance) or "
+        "inverse_vol (inverse volatility) (default equal_risk)",
+    )
+    parser.add_argument(
+        "--max-correlation",
+        type=float,
+        default=0.7,
+        metavar="R",
+        help="leave out a strategy whose holdout correlation with a better-ranked kept one "
+        "exceeds R (default 0.7)",
+    )
+    parser.add_argument(
+        "--max-weight",
+        type=float,
+        default=0.5,
+        metavar="W",
+        help="cap on each strategy's weight, a fraction of capital; never below 1/n for n "
+        "strategies (default 0.5)",
+    )
+    parser.add_argument(
+        "--max-symbol-exposure",
+        type=float,
+        default=1.0,
+        metavar="W",
+        help="cap on each symbol's exposure, a fraction of capital (a strategy's weight split "
+        "evenly over its symbols) (default 1.0)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("portfolio.json"),
+        metavar="PATH",
+        help="the portfolio file written (default portfolio.json)",
+    )
     parser.add_argument("--json", action="store_true", help="print the file's JSON")
     parser.set_defaults(handler=portfolio_command)
 

@@ -1,5 +1,6 @@
-"""Every entry point's ``--help`` exits 0 and shows examples: each ``evolve`` command and
-sub-command, each benchmark module and each script (in-process: nothing runs, nothing compiles)."""
+"""Every entry point's ``--help`` exits 0, shows examples and explains every argument: each
+``evolve`` command and sub-command, each benchmark module and each script (in-process: nothing
+runs, nothing compiles)."""
 
 from __future__ import annotations
 
@@ -51,6 +52,30 @@ def _commands(parser: argparse.ArgumentParser) -> Iterator[argparse.ArgumentPars
 EVOLVE_COMMANDS = ["evolve", *(command.prog for command in _commands(build_parser()))]
 
 
+def _unexplained(parser: argparse.ArgumentParser) -> list[str]:
+    """Return the arguments (and sub-commands) of ``parser`` that have no help text."""
+    missing = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):  # its commands carry the help
+            missing += [command.dest for command in action._choices_actions if not command.help]
+        elif not action.help:
+            missing.append(action.dest)
+    return missing
+
+
+def _recording(monkeypatch: pytest.MonkeyPatch, method: str) -> list[argparse.ArgumentParser]:
+    """Record each parser whose ``method`` (``parse_args``, ``print_help``) is called."""
+    parsers: list[argparse.ArgumentParser] = []
+    original = getattr(argparse.ArgumentParser, method)
+
+    def recording(self: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> Any:
+        parsers.append(self)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(argparse.ArgumentParser, method, recording)
+    return parsers
+
+
 def _help(
     capsys: pytest.CaptureFixture[str], main: Callable[[list[str]], Any], argv: list[str]
 ) -> tuple[int, str]:
@@ -64,14 +89,18 @@ def _help(
 
 
 @pytest.mark.parametrize("command", EVOLVE_COMMANDS)
-def test_evolve_help_when_asked_then_exit_0_with_examples(
-    command: str, capsys: pytest.CaptureFixture[str]
+def test_evolve_help_when_asked_then_exit_0_with_examples_and_every_argument_explained(
+    command: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    parsers = _recording(monkeypatch, "print_help")
+
     code, out = _help(capsys, evolve_main, [*command.split()[1:], "--help"])
 
     assert code == 0
     assert out.startswith(f"usage: {command} ")
     assert "\nexamples:\n" in out
+    assert [parser.prog for parser in parsers] == [command]
+    assert _unexplained(parsers[0]) == [], "arguments without help"
 
 
 @pytest.mark.timeout(60)  # a --help that starts the benchmark fails here, not hours later
@@ -80,14 +109,7 @@ def test_entry_point_help_when_asked_then_exit_0_with_examples_and_every_argumen
     module: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     main = importlib.import_module(module).main
-    parsers: list[argparse.ArgumentParser] = []
-    parse_args = argparse.ArgumentParser.parse_args
-
-    def recording(self: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> Any:
-        parsers.append(self)
-        return parse_args(self, *args, **kwargs)
-
-    monkeypatch.setattr(argparse.ArgumentParser, "parse_args", recording)
+    parsers = _recording(monkeypatch, "parse_args")
 
     code, out = _help(capsys, main, ["--help"])
 
@@ -95,7 +117,7 @@ def test_entry_point_help_when_asked_then_exit_0_with_examples_and_every_argumen
     assert out.startswith(f"usage: {ENTRY_POINTS[module]} ")
     assert "\nexamples:\n" in out
     assert [parser.prog for parser in parsers] == [ENTRY_POINTS[module]]
-    assert [a.dest for a in parsers[0]._actions if not a.help] == [], "arguments without help"
+    assert _unexplained(parsers[0]) == [], "arguments without help"
 
 
 def test_entry_points_when_a_module_runs_as_a_script_then_it_is_listed() -> None:
