@@ -28,11 +28,11 @@ class PromotionConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     dsr_min: float = Field(
-        default=0.05,
+        default=0.95,
         ge=0.0,
         le=1.0,
-        description="selection stage: DSR on the selection sample (a filter; the holdout "
-        "confirmation stage bounds the false promotions; calibrated in benchmarks/RESULTS.md)",
+        description="selection stage: DSR on the selection sample (Bailey & López de Prado's "
+        "decision rule; calibrated in benchmarks/RESULTS.md)",
     )
     selection_sample: Literal["validation", "stitched"] = Field(
         default="stitched",
@@ -117,10 +117,10 @@ class PromotionConfig(BaseModel):
         default=0.8, gt=-1.0, le=1.0, description="clustering of trials into effective trials"
     )
     sharpe_variance: Literal["trials", "estimation"] = Field(
-        default="trials",
-        description="V[SR_n] of the DSR: 'trials' = variance of the cluster representatives' "
-        "Sharpe ratios; 'estimation' = their mean estimation variance (the dispersion zero-skill "
-        "trials would show)",
+        default="estimation",
+        description="V[SR_n] of the DSR: 'estimation' = the trial leaders' mean estimation "
+        "variance (the dispersion zero-skill trials would show); 'trials' = the cross-sectional "
+        "variance of their Sharpe ratios, which costs and exposure to a real edge widen",
     )
     probe_copies: int = Field(
         default=16, ge=1, description="perturbed copies when a candidate has no stability"

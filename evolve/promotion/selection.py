@@ -89,12 +89,16 @@ class StitchedTrials:
         Their mean estimation variance (``gauntlet.estimation_variance``).
     n_days : int
         Days of the stitched record.
+    max_sharpe : float
+        The largest leader's stitched daily Sharpe ratio: what SR0 (the expected maximum under
+        the null) is there to predict (NaN without leaders).
     """
 
     n_leaders: int
     sharpe_variance_trials: float
     sharpe_variance_estimation: float
     n_days: int
+    max_sharpe: float = math.nan
 
     def variance(self, method: str) -> float:
         """Return V[SR_n] by ``method`` ("trials" or "estimation", as ``sharpe_variance``)."""
@@ -119,6 +123,7 @@ class StitchedTrials:
             "sharpe_variance_trials": finite_or_none(self.sharpe_variance_trials),
             "sharpe_variance_estimation": finite_or_none(self.sharpe_variance_estimation),
             "expected_max_sharpe": finite_or_none(sr_zero),
+            "max_sharpe": finite_or_none(self.max_sharpe),
             "n_days": self.n_days,
         }
 
@@ -156,4 +161,6 @@ def stitched_trials(
         sharpes.append(float(column.mean()) / std if std > 0.0 else 0.0)
     trials = float(np.var(sharpes, ddof=1)) if len(sharpes) > 1 else math.nan
     estimation = gauntlet.estimation_variance(matrix)
-    return StitchedTrials(len(leader_ids), trials, estimation, int(matrix.shape[0]))
+    return StitchedTrials(
+        len(leader_ids), trials, estimation, int(matrix.shape[0]), float(np.max(sharpes))
+    )

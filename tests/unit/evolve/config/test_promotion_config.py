@@ -14,12 +14,12 @@ from evolve.errors import ConfigError
 def test_promotion_config_when_defaults_then_thresholds_of_the_issue() -> None:
     config = PromotionConfig()
 
-    assert (config.dsr_min, config.psr_min, config.pbo_max) == (0.05, 0.95, None)
+    assert (config.dsr_min, config.psr_min, config.pbo_max) == (0.95, 0.95, None)
     assert (config.pbo_blocks, config.pbo_min_strategies) == (16, 16)
     assert (config.cost_stress_multiplier, config.cost_stress_psr_min) == (2.0, 0.95)
     assert (config.stability_min, config.concentration_psr_min) == (0.7, 0.9)
     assert (config.concentration_top_trades, config.cluster_correlation_min) == (0.05, 0.8)
-    assert (config.confirmation_method, config.sharpe_variance) == ("holm", "trials")
+    assert (config.confirmation_method, config.sharpe_variance) == ("holm", "estimation")
     assert (config.correlation_max, config.drawdown_budget) == (0.7, 0.30)
     assert config.spa_max_pvalue is None and config.null_percentile_min is None
     assert config.null_runs == 0 and config.null_block_days == 7 and config.seed == 0
