@@ -20,9 +20,11 @@ examples:
   evolve promote --null-runs 5 --workers 2         also repeat the search on 5 surrogate markets
   evolve promote --config promotion.toml           thresholds from its [promotion] table
 
-Gates (defaults; every one is a [promotion] key): selection stage DSR >= 0.05 (dsr_min) on
-the stitched discovery+validation record with the run's effective trials (selection_sample
-"stitched"; "validation" for validation only); confirmation stage holdout PSR(0) at
+Gates (defaults; every one is a [promotion] key): selection stage DSR >= 0.95 (dsr_min) on
+the stitched discovery+validation record against the expected maximum Sharpe of the run's
+effective trials (selection_sample "stitched"; "validation" for validation only), V[SR_n]
+the sampling variance zero-skill trials show (sharpe_variance "estimation"; "trials" for
+their cross-sectional variance); confirmation stage holdout PSR(0) at
 family-wise 5% (psr_min 0.95), Holm over candidate clusters (confirmation_method,
 cluster_correlation_min); at 2x fees and slippage PSR >= 0.95 and return > 0
 (cost_stress_multiplier, cost_stress_psr_min);

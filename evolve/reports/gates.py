@@ -147,11 +147,15 @@ def _context(document: PromotionDocument, candidate: CandidateDocument) -> dict[
     search, extra = document.search, candidate.model_dump()
     sr0 = get(extra, "stage", "selection", "sr0_daily")
     sr0 = get(extra, "statistics", "sr0") if sr0 is None else sr0
+    variance = get(search, "sharpe_variance")
+    sample = get(extra, "stage", "selection", "sample")
+    if sample is not None and sample == get(search, "stitched", "sample"):
+        variance = get(search, "stitched", "sharpe_variance")  # SR0 above is the stitched one
     return {
         "dsr_sample": str(get(extra, "stage", "selection", "sample") or "holdout"),
         "n_effective": fmt(get(search, "n_effective"), "count"),
         "sr0": fmt(get(search, "expected_max_sharpe") if sr0 is None else sr0, "sharpe"),
-        "sharpe_variance": fmt(get(search, "sharpe_variance"), "number"),
+        "sharpe_variance": fmt(variance, "number"),
         "periods": str(get(search, "periods") or "period"),
         "n_days": fmt(get(extra, "statistics", "n_days"), "count"),
         "pbo_percent": fmt(get(search, "pbo", "value"), "percent", 0),

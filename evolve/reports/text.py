@@ -134,6 +134,35 @@ def label(name: str) -> str:
     return str(name).replace("_", " ")
 
 
+_VARIANCE_MEANING = {
+    "estimation": "sampling variance of a trial's Sharpe estimate, (1 − γ3·SR + (γ4−1)/4·SR²)"
+    "/(T−1), averaged over the cluster leaders: the spread zero-skill trials would show",
+    "trials": "cross-sectional variance of the cluster leaders' Sharpe ratios (costs and "
+    "exposure to a real edge widen it)",
+}
+
+
+def _stitched_rows(stitched: Any, period: str) -> list[list[str]]:
+    if not isinstance(stitched, Mapping) or stitched.get("expected_max_sharpe") is None:
+        return []
+    days = fmt(stitched.get("n_days"), "count")
+    return [
+        [
+            f"SR0 (per {period}, {stitched.get('sample', 'selection record')})",
+            fmt(stitched.get("expected_max_sharpe"), "sharpe"),
+            f"the selection stage's benchmark: the same expected best over {days} days, V[SR] "
+            f"{fmt(stitched.get('sharpe_variance'), 'number')} "
+            f"({stitched.get('sharpe_variance_method')}) of the cluster leaders replayed there",
+        ],
+        [
+            f"Best leader's Sharpe (per {period}, observed)",
+            fmt(stitched.get("max_sharpe"), "sharpe"),
+            "the largest Sharpe the trial-cluster leaders actually reached on that record: "
+            "what SR0 predicts when the search has no edge",
+        ],
+    ]
+
+
 def search_statistics_rows(evidence: Mapping[str, Any]) -> list[list[str]]:
     """Return ``[statistic, value, what it means]`` rows of the run-level search statistics."""
     search = get(evidence, "search")
@@ -156,16 +185,20 @@ def search_statistics_rows(evidence: Mapping[str, Any]) -> list[list[str]]:
             "N̂ = ρ̄ + (1 − ρ̄)·N from the average pairwise correlation ρ̄, a cross-check",
         ],
         [
-            f"V[SR] (per {period})",
+            f"V[SR] (per {period}, validation)",
             fmt(get(search, "sharpe_variance"), "number"),
-            f"variance of the trials' per-{period} Sharpe ratios",
+            _VARIANCE_MEANING.get(
+                str(get(search, "sharpe_variance_method")),
+                f"variance of the trials' per-{period} Sharpe ratios",
+            ),
         ],
         [
-            f"SR0 (per {period})",
+            f"SR0 (per {period}, validation)",
             fmt(get(search, "expected_max_sharpe"), "sharpe"),
             "expected best Sharpe among N_eff zero-skill trials: "
             "√V[SR]·((1−γ)Z⁻¹[1−1/N] + γZ⁻¹[1−1/(N·e)]); the benchmark of the DSR",
         ],
+        *_stitched_rows(get(search, "stitched"), period),
         [
             "PBO",
             fmt(get(pbo, "value"), "probability"),

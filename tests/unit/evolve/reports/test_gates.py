@@ -122,3 +122,40 @@ def test_failure_reasons_when_nothing_promoted_then_most_frequent_first() -> Non
     assert failure_reasons(_document(make_rejecting_evidence()))[0] == (
         "PBO failed for 2 of 2 candidates"
     )
+
+
+def test_gate_explanation_when_selection_on_stitched_record_then_its_sr0_and_variance() -> None:
+    evidence = make_evidence()
+    evidence["search"]["stitched"] = {
+        "sample": "discovery+validation",
+        "sharpe_variance": 0.0033,
+        "sharpe_variance_method": "estimation",
+        "expected_max_sharpe": 0.19,
+        "max_sharpe": 0.17,
+        "n_days": 291,
+    }
+    evidence["candidates"][1]["stage"] = {
+        "selection": {
+            "sample": "discovery+validation",
+            "dsr": 0.62,
+            "sharpe_daily": 0.2,
+            "n_days": 291,
+            "sr0_daily": 0.19,
+        },
+        "confirmation": {
+            "sample": "holdout",
+            "psr": 0.9,
+            "alpha": 0.05,
+            "corrected_alpha": 0.05,
+            "n_clusters": 1,
+            "method": "holm",
+        },
+    }
+    document = _document(evidence)
+    rejected = document.candidates[1]
+    gate = next(g for g in rejected.gates if g.name == "dsr")
+
+    assert gate_explanation(gate, document, rejected) == (
+        "DSR 0.620 < 0.950: the discovery+validation Sharpe is not significant once 412 "
+        "effective trials are counted (SR0 0.190 per day, V[SR] 0.0033)"
+    )

@@ -13,6 +13,7 @@ from evolve.reports.text import (
     fmt_metric,
     get,
     probability,
+    search_statistics_rows,
     slug,
 )
 from tests.unit.evolve.promotion.evidence_fixture import REJECTED_ID
@@ -76,3 +77,27 @@ def test_probability_when_it_rounds_to_zero_or_one_then_bounded_with_three_decim
     assert probability(3.12e-07) == "< 0.001" and probability(0.9999997) == "> 0.999"
     assert probability(0.138) == "0.138" and probability(1.0) == "1.000"
     assert probability(None) == NOT_COMPUTED
+
+
+def test_search_statistics_rows_when_stitched_block_then_its_sr0_and_observed_best() -> None:
+    search = {
+        "periods": "day",
+        "sharpe_variance": 0.004,
+        "sharpe_variance_method": "estimation",
+        "stitched": {
+            "sample": "discovery+validation",
+            "sharpe_variance": 0.0033,
+            "sharpe_variance_method": "estimation",
+            "expected_max_sharpe": 0.19,
+            "max_sharpe": 0.17,
+            "n_days": 291,
+        },
+    }
+
+    rows = {row[0]: row[1:] for row in search_statistics_rows({"search": search})}
+
+    assert rows["SR0 (per day, discovery+validation)"][0] == "0.190"
+    assert "291 days" in rows["SR0 (per day, discovery+validation)"][1]
+    assert rows["Best leader's Sharpe (per day, observed)"][0] == "0.170"
+    assert "zero-skill" in rows["V[SR] (per day, validation)"][1]
+    assert search_statistics_rows({"search": {"periods": "day"}})[0][0] == "Trials N"
