@@ -10,8 +10,8 @@ else from tests/integration/golden/:
 - ``hall_of_fame.json``: RUN/hall_of_fame.json, byte for byte;
 - ``promotion_decisions.json``: the ``decisions`` list of RUN/promotion.json (canonical JSON:
   ``sort_keys=True, indent=1``; compared parsed);
-- ``promoted/<id>.json``: RUN/promoted/, every file byte for byte (1 of 23 candidates
-  promoted: the simplest of the correlated survivors).
+- ``promoted/<id>.json``: RUN/promoted/, every file byte for byte (4 of 23 candidates
+  promoted: uncorrelated forms of the planted edge, each the simplest of its correlated group).
 
 Data: 1 symbol (PEAUSDT), 2 years of 1h bars, ``planted_edge_series(17_520, 10)``; search:
 population 30, 5 generations, seed 3, 2 discovery folds, 30 % holdout, 1 worker; promotion
