@@ -9,9 +9,10 @@ samples are offered (``PromotionConfig.selection_sample``):
 - ``"stitched"`` (``"discovery+validation"`` in the evidence): the candidate replayed from flat
   over the whole span from the first discovery bar to the end of validation (the embargo bars
   included), about 4.5 times as many days as validation alone at the default fold sizes; N_eff
-  is the validation clustering's (the lineage keeps only validation streams) and V[SR_n] the
-  cross-sectional variance of the cluster leaders' Sharpe ratios, each leader replayed over the
-  same span (STATISTICS.md §1.3 on that sample).
+  is the validation clustering's (the lineage keeps only validation streams) and V[SR_n] comes
+  from the cluster leaders replayed over the same span: by default their mean sampling
+  variance of the Sharpe estimate (``sharpe_variance = "estimation"``), else the
+  cross-sectional variance of their Sharpe ratios (STATISTICS.md §1.3 on that sample).
 
 Both DSR values are computed for every candidate and reported; the configured one is gated.
 """
