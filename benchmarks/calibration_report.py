@@ -1,10 +1,10 @@
 """The calibration benchmark's tables and its offline re-judging (``benchmarks.calibration``).
 
 Every dataset's outcome (``results.jsonl``) keeps each candidate's gate values, both selection
-samples' DSR, its cluster and its holdout-position correlation with the oracle, so a choice of
-the selection stage (sample, ``dsr_min``, which clusters form the confirmation family) can be
-re-judged without re-running a search: :func:`rejudge` applies the two stages again and keeps
-every other gate's recorded verdict.
+samples' DSR, its stitched moments, its cluster and its holdout-position correlation with the
+oracle, so a choice of the selection stage (sample, ``dsr_min``, V[SR_n] of the stitched DSR,
+which clusters form the confirmation family) can be re-judged without re-running a search:
+:func:`rejudge` applies the two stages again and keeps every other gate's recorded verdict.
 
 ``python -m benchmarks.calibration_report OUT/results.jsonl [MORE.jsonl …]`` prints the tables
 over the union of one or more passes (e.g. several ``--seed-offset`` passes).
@@ -149,7 +149,14 @@ def _passed(name: str, value: float | None, passed: bool, choice: Choice) -> boo
 
 
 def what_if(results: list[dict[str, Any]], choice: Choice) -> dict[str, Any]:
-    """Return the false promotions and the power per family and target t under ``choice``."""
+    """Return the false promotions and the power per family and target t under ``choice``.
+
+    A choice that recomputes the DSR (``variance``) counts only the datasets whose candidates
+    carry ``stitched_moments`` (passes recorded before them are left out of its denominators,
+    not counted as promoting nothing).
+    """
+    if choice.variance is not None:
+        results = [r for r in results if _has_moments(r)]
     nulls = [r for r in results if r["kind"] == "null" and "error" not in r]
     false = sum(1 for r in nulls if rejudge(r, choice))
     power: dict[str, list[int]] = {}
@@ -165,6 +172,12 @@ def what_if(results: list[dict[str, Any]], choice: Choice) -> dict[str, Any]:
         "n_null": len(nulls),
         "power": {key: sum(v) / len(v) for key, v in power.items()},
     }
+
+
+def _has_moments(result: dict[str, Any]) -> bool:
+    return all(
+        "stitched_moments" in (c.get("selection") or {}) for c in result.get("candidates", [])
+    )
 
 
 CHOICES = (

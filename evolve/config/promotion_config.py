@@ -119,8 +119,9 @@ class PromotionConfig(BaseModel):
     sharpe_variance: Literal["trials", "estimation"] = Field(
         default="estimation",
         description="V[SR_n] of the DSR: 'estimation' = the trial leaders' mean estimation "
-        "variance (the dispersion zero-skill trials would show); 'trials' = the cross-sectional "
-        "variance of their Sharpe ratios, which costs and exposure to a real edge widen",
+        "variance (the dispersion zero-skill trials would show; a departure from STATISTICS.md "
+        "§1.3, measured in benchmarks/RESULTS.md); 'trials' = the cross-sectional variance of "
+        "their Sharpe ratios (§1.3), which costs and exposure to a real edge widen",
     )
     probe_copies: int = Field(
         default=16, ge=1, description="perturbed copies when a candidate has no stability"

@@ -25,6 +25,7 @@ from evolve.reports.gates import (
     gate_key,
     gate_label,
     gate_values,
+    selection_inputs,
 )
 from evolve.reports.shares import concentration_parts
 from evolve.reports.text import (
@@ -311,10 +312,11 @@ _STATISTICS_ROWS: tuple[tuple[str, str, Kind, str], ...] = (
     ("γ4 (kurtosis, non-excess)", "kurtosis", "ratio", "3 for Gaussian returns"),
     ("PSR(0)", "psr", "probability",
      "Φ(SR̂·√(T−1) / √(1 − γ3·SR̂ + (γ4−1)/4·SR̂²)): chance the true Sharpe is above 0"),
-    ("SR0", "sr0", "sharpe",
+    ("SR0 ({sample})", "sr0", "sharpe",
      "expected best Sharpe of N_eff = {n_effective} zero-skill trials with V[SR] = {variance}"),
-    ("DSR = PSR(SR0)", "dsr", "probability",
-     "chance the true Sharpe beats the best a search of this size finds by luck"),
+    ("DSR = PSR(SR0) ({sample})", "dsr", "probability",
+     "chance the true Sharpe on the {sample} record beats the best a search of this size finds "
+     "by luck"),
     ("MinTRL (trades)", "min_trl_trades", "count",
      "minimum track record length on per-trade returns, 95% against 0"),
     ("Holdout trades", "n_holdout_trades", "count", "must reach MinTRL"),
@@ -327,15 +329,17 @@ _STATISTICS_ROWS: tuple[tuple[str, str, Kind, str], ...] = (
 
 def _statistics(document: PromotionDocument, candidate: CandidateDocument, anchor: str) -> Block:
     stats = _extra(candidate).get("statistics")
+    sr0, variance, sample = selection_inputs(document, candidate)  # what the DSR was gated on
     inputs = {
         "period": str(get(document.search, "periods") or "period"),
         "n_effective": fmt(get(document.search, "n_effective"), "count"),
-        "variance": fmt(get(document.search, "sharpe_variance"), "number"),
+        "variance": fmt(variance, "number"),
+        "sample": str(sample or "holdout"),
         "budget": fmt(document.thresholds.get("drawdown_budget"), "percent"),
     }
     rows = []
     for name, key, kind, meaning in _STATISTICS_ROWS:
-        value = get(stats, key)
+        value = sr0 if key == "sr0" else get(stats, key)
         if finite_or_none(value) is None:
             continue  # a row without its number is not printed; the gate table says why
         shown = fmt(value, kind) if kind != "probability" else gate_like(value)

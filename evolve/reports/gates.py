@@ -143,18 +143,32 @@ def comparison_symbol(gate: GateEvidence) -> str:
     return _SYMBOL.get(str(gate.comparison), "vs")
 
 
-def _context(document: PromotionDocument, candidate: CandidateDocument) -> dict[str, str]:
+def selection_inputs(
+    document: PromotionDocument, candidate: CandidateDocument
+) -> tuple[Any, Any, str | None]:
+    """Return ``(SR0, V[SR_n], sample)`` the candidate's gated DSR was computed with.
+
+    The selection stage's own SR0 and sample when recorded (schema 3), V[SR_n] of that
+    sample (``search.stitched`` for the stitched record); else the run-level values.
+    """
     search, extra = document.search, candidate.model_dump()
+    sample = get(extra, "stage", "selection", "sample")
     sr0 = get(extra, "stage", "selection", "sr0_daily")
     sr0 = get(extra, "statistics", "sr0") if sr0 is None else sr0
+    sr0 = get(search, "expected_max_sharpe") if sr0 is None else sr0
     variance = get(search, "sharpe_variance")
-    sample = get(extra, "stage", "selection", "sample")
     if sample is not None and sample == get(search, "stitched", "sample"):
-        variance = get(search, "stitched", "sharpe_variance")  # SR0 above is the stitched one
+        variance = get(search, "stitched", "sharpe_variance")
+    return sr0, variance, sample
+
+
+def _context(document: PromotionDocument, candidate: CandidateDocument) -> dict[str, str]:
+    search, extra = document.search, candidate.model_dump()
+    sr0, variance, sample = selection_inputs(document, candidate)
     return {
-        "dsr_sample": str(get(extra, "stage", "selection", "sample") or "holdout"),
+        "dsr_sample": str(sample or "holdout"),
         "n_effective": fmt(get(search, "n_effective"), "count"),
-        "sr0": fmt(get(search, "expected_max_sharpe") if sr0 is None else sr0, "sharpe"),
+        "sr0": fmt(sr0, "sharpe"),
         "sharpe_variance": fmt(variance, "number"),
         "periods": str(get(search, "periods") or "period"),
         "n_days": fmt(get(extra, "statistics", "n_days"), "count"),

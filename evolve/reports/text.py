@@ -134,33 +134,50 @@ def label(name: str) -> str:
     return str(name).replace("_", " ")
 
 
-_VARIANCE_MEANING = {
-    "estimation": "sampling variance of a trial's Sharpe estimate, (1 − γ3·SR + (γ4−1)/4·SR²)"
-    "/(T−1), averaged over the cluster leaders: the spread zero-skill trials would show",
-    "trials": "cross-sectional variance of the cluster leaders' Sharpe ratios (costs and "
-    "exposure to a real edge widen it)",
-}
+def _variance_meaning(method: Any, whose: str, period: str) -> str:
+    if method == "estimation":
+        return (
+            "sampling variance of a trial's Sharpe estimate, (1 − γ3·SR + (γ4−1)/4·SR²)/(T−1), "
+            f"averaged over the {whose}: the spread zero-skill trials would show"
+        )
+    if method == "trials":
+        return (
+            f"cross-sectional variance of the {whose}' per-{period} Sharpe ratios (costs and "
+            "exposure to a real edge widen it)"
+        )
+    return f"variance of the trials' per-{period} Sharpe ratios"
 
 
-def _stitched_rows(stitched: Any, period: str) -> list[list[str]]:
-    if not isinstance(stitched, Mapping) or stitched.get("expected_max_sharpe") is None:
+def _role(gated: bool) -> str:
+    return "the benchmark of the selection-stage DSR" if gated else "reported, not gated"
+
+
+def _stitched_rows(stitched: Any, period: str, gated: bool) -> list[list[str]]:
+    if not isinstance(stitched, Mapping):
         return []
-    days = fmt(stitched.get("n_days"), "count")
-    return [
-        [
-            f"SR0 (per {period}, {stitched.get('sample', 'selection record')})",
-            fmt(stitched.get("expected_max_sharpe"), "sharpe"),
-            f"the selection stage's benchmark: the same expected best over {days} days, V[SR] "
-            f"{fmt(stitched.get('sharpe_variance'), 'number')} "
-            f"({stitched.get('sharpe_variance_method')}) of the cluster leaders replayed there",
-        ],
-        [
-            f"Best leader's Sharpe (per {period}, observed)",
-            fmt(stitched.get("max_sharpe"), "sharpe"),
-            "the largest Sharpe the trial-cluster leaders actually reached on that record: "
-            "what SR0 predicts when the search has no edge",
-        ],
-    ]
+    rows = []
+    if stitched.get("expected_max_sharpe") is not None:
+        days = fmt(stitched.get("n_days"), "count")
+        method = stitched.get("sharpe_variance_method")
+        rows.append(
+            [
+                f"SR0 (per {period}, {stitched.get('sample') or 'selection record'})",
+                fmt(stitched.get("expected_max_sharpe"), "sharpe"),
+                f"{_role(gated)}: the same expected best over {days} days with V[SR] "
+                f"{fmt(stitched.get('sharpe_variance'), 'number')}, the "
+                f"{_variance_meaning(method, 'cluster leaders replayed there', period)}",
+            ]
+        )
+    if stitched.get("max_sharpe") is not None:
+        rows.append(
+            [
+                f"Best leader's Sharpe (per {period}, observed)",
+                fmt(stitched.get("max_sharpe"), "sharpe"),
+                "the largest Sharpe the trial-cluster leaders actually reached on that record: "
+                "what SR0 predicts when the search has no edge",
+            ]
+        )
+    return rows
 
 
 def search_statistics_rows(evidence: Mapping[str, Any]) -> list[list[str]]:
@@ -168,6 +185,8 @@ def search_statistics_rows(evidence: Mapping[str, Any]) -> list[list[str]]:
     search = get(evidence, "search")
     period = str(get(search, "periods") or "period")
     pbo = get(search, "pbo")
+    # documents before the two stages have no selection_sample: their DSR read validation
+    on_stitched = get(search, "selection_sample") == "stitched"
     return [
         [
             "Trials N",
@@ -187,18 +206,17 @@ def search_statistics_rows(evidence: Mapping[str, Any]) -> list[list[str]]:
         [
             f"V[SR] (per {period}, validation)",
             fmt(get(search, "sharpe_variance"), "number"),
-            _VARIANCE_MEANING.get(
-                str(get(search, "sharpe_variance_method")),
-                f"variance of the trials' per-{period} Sharpe ratios",
+            _variance_meaning(
+                get(search, "sharpe_variance_method"), "cluster representatives", period
             ),
         ],
         [
             f"SR0 (per {period}, validation)",
             fmt(get(search, "expected_max_sharpe"), "sharpe"),
             "expected best Sharpe among N_eff zero-skill trials: "
-            "√V[SR]·((1−γ)Z⁻¹[1−1/N] + γZ⁻¹[1−1/(N·e)]); the benchmark of the DSR",
+            f"√V[SR]·((1−γ)Z⁻¹[1−1/N] + γZ⁻¹[1−1/(N·e)]); {_role(not on_stitched)}",
         ],
-        *_stitched_rows(get(search, "stitched"), period),
+        *_stitched_rows(get(search, "stitched"), period, on_stitched),
         [
             "PBO",
             fmt(get(pbo, "value"), "probability"),

@@ -66,6 +66,14 @@ def test_calibration_when_one_null_and_one_planted_dataset_then_outcomes_and_tab
     assert "stitched dsr>=0.05, family all" in calibration.what_if_table(results)
     assert all("stitched_dsr" in c["selection"] for r in results for c in r["candidates"])
     assert all("stitched_moments" in c["selection"] for r in results for c in r["candidates"])
+    # the recorded moments rebuild the gated DSR (the run's own V[SR_n] method)
+    rebuilt = calibration_report.Choice("stitched", 0.0, True, variance="estimation")
+    for r in results:
+        for c in r["candidates"]:
+            recorded = c["selection"]["stitched_dsr"]
+            value = calibration_report.selection_dsr(c, r, rebuilt)
+            assert (value is None) == (recorded is None)
+            assert value is None or value == pytest.approx(recorded, rel=1e-9, abs=1e-12)
 
 
 def test_calibrate_strengths_when_searched_on_the_dataset_then_its_oracle_t_is_the_target() -> None:
@@ -115,6 +123,21 @@ def test_selection_dsr_when_estimation_variance_chosen_then_paper_example_0_9004
     assert value == pytest.approx(0.9004, abs=1e-4)
     assert calibration_report.selection_dsr(candidate, result, recorded) is None
     assert estimation.label() == "stitched V=estimation dsr>=0.95, family selected"
+
+
+def test_what_if_when_a_pass_lacks_moments_then_left_out_of_the_recomputed_rows() -> None:
+    def null(seed: int, moments: bool) -> dict:
+        selection = {"stitched_dsr": 0.0} | ({"stitched_moments": None} if moments else {})
+        gates = {"dsr": [0.0, 0.95, False], "psr": [0.5, 0.95, False]}
+        candidate = {"cluster": 0, "gates": gates, "selection": selection, "promoted": False}
+        return {"kind": "null", "family": "garch", "seed": seed, "candidates": [candidate]}
+
+    results = [null(1, True), null(2, False), null(3, False)]
+    recomputed = calibration_report.Choice("stitched", 0.5, True, variance="estimation")
+    recorded = calibration_report.Choice("stitched", 0.5, True)
+
+    assert calibration_report.what_if(results, recomputed)["n_null"] == 1
+    assert calibration_report.what_if(results, recorded)["n_null"] == 3
 
 
 def test_report_main_when_two_passes_then_one_table_over_their_union(

@@ -106,6 +106,7 @@ def test_planted_edge_when_promoted_then_every_gate_passed_with_margin(
     assert search["selection_sample"] == "stitched"
     assert stage["selection"]["sr0_daily"] == search["stitched"]["expected_max_sharpe"]
     assert stage["selection"]["n_days"] == search["stitched"]["n_days"]
+    assert search["stitched"]["max_sharpe"] is not None  # the leaders' observed best, beside SR0
     assert stage["confirmation"]["sample"] == "holdout"
     assert stage["confirmation"]["corrected_alpha"] <= stage["confirmation"]["alpha"]
     assert gates["psr"]["threshold"] == pytest.approx(1 - stage["confirmation"]["corrected_alpha"])

@@ -78,6 +78,7 @@ def test_stitched_trials_when_three_leaders_then_variance_of_their_replayed_shar
     assert 0.0 < trials.variance("estimation") < 2.0 / trials.n_days
     block = trials.block(3.0, "trials")
     assert block["sample"] == "discovery+validation" and block["expected_max_sharpe"] > 0.0
+    assert block["max_sharpe"] == pytest.approx(max(sharpes), rel=1e-12)
 
 
 def test_stitched_trials_when_one_leader_then_variance_nan_and_bad_method_raises(
@@ -87,6 +88,12 @@ def test_stitched_trials_when_one_leader_then_variance_nan_and_bad_method_raises
 
     assert math.isnan(trials.sharpe_variance_trials)
     assert trials.block(1.0, "trials")["expected_max_sharpe"] is None
+    assert (
+        selection.stitched_trials(_lineage(), [], market, CostModel()).block(1.0, "estimation")[
+            "max_sharpe"
+        ]
+        is None
+    )
     with pytest.raises(ValueError, match="trials or estimation"):
         trials.variance("median")
 

@@ -124,7 +124,7 @@ def test_failure_reasons_when_nothing_promoted_then_most_frequent_first() -> Non
     )
 
 
-def test_gate_explanation_when_selection_on_stitched_record_then_its_sr0_and_variance() -> None:
+def _with_stage(sample: str) -> dict[str, Any]:
     evidence = make_evidence()
     evidence["search"]["stitched"] = {
         "sample": "discovery+validation",
@@ -136,7 +136,7 @@ def test_gate_explanation_when_selection_on_stitched_record_then_its_sr0_and_var
     }
     evidence["candidates"][1]["stage"] = {
         "selection": {
-            "sample": "discovery+validation",
+            "sample": sample,
             "dsr": 0.62,
             "sharpe_daily": 0.2,
             "n_days": 291,
@@ -151,7 +151,11 @@ def test_gate_explanation_when_selection_on_stitched_record_then_its_sr0_and_var
             "method": "holm",
         },
     }
-    document = _document(evidence)
+    return evidence
+
+
+def test_gate_explanation_when_selection_on_stitched_record_then_its_sr0_and_variance() -> None:
+    document = _document(_with_stage("discovery+validation"))
     rejected = document.candidates[1]
     gate = next(g for g in rejected.gates if g.name == "dsr")
 
@@ -159,3 +163,11 @@ def test_gate_explanation_when_selection_on_stitched_record_then_its_sr0_and_var
         "DSR 0.620 < 0.950: the discovery+validation Sharpe is not significant once 412 "
         "effective trials are counted (SR0 0.190 per day, V[SR] 0.0033)"
     )
+
+
+def test_gate_explanation_when_selection_on_validation_then_the_validation_variance() -> None:
+    document = _document(_with_stage("validation"))
+    rejected = document.candidates[1]
+    gate = next(g for g in rejected.gates if g.name == "dsr")
+
+    assert gate_explanation(gate, document, rejected).endswith("V[SR] 0.0031)")

@@ -82,6 +82,7 @@ def test_probability_when_it_rounds_to_zero_or_one_then_bounded_with_three_decim
 def test_search_statistics_rows_when_stitched_block_then_its_sr0_and_observed_best() -> None:
     search = {
         "periods": "day",
+        "selection_sample": "stitched",
         "sharpe_variance": 0.004,
         "sharpe_variance_method": "estimation",
         "stitched": {
@@ -100,4 +101,10 @@ def test_search_statistics_rows_when_stitched_block_then_its_sr0_and_observed_be
     assert "291 days" in rows["SR0 (per day, discovery+validation)"][1]
     assert rows["Best leader's Sharpe (per day, observed)"][0] == "0.170"
     assert "zero-skill" in rows["V[SR] (per day, validation)"][1]
+    assert "benchmark of the selection-stage DSR" in rows["SR0 (per day, discovery+validation)"][1]
+    assert "reported, not gated" in rows["SR0 (per day, validation)"][1]
     assert search_statistics_rows({"search": {"periods": "day"}})[0][0] == "Trials N"
+    validation = search | {"selection_sample": "validation"}
+    rows = {row[0]: row[1:] for row in search_statistics_rows({"search": validation})}
+    assert "reported, not gated" in rows["SR0 (per day, discovery+validation)"][1]
+    assert "benchmark of the selection-stage DSR" in rows["SR0 (per day, validation)"][1]
