@@ -444,3 +444,15 @@ def make_member_promoted_evidence() -> dict[str, Any]:
         {"id": 1, "representative": REJECTED_ID, "members": [REJECTED_ID, PROMOTED_ID]}
     ]
     return evidence
+
+
+def stitched_block() -> dict[str, Any]:
+    """Return a ``search.stitched`` block (the selection stage on discovery+validation)."""
+    return {
+        "sample": "discovery+validation",
+        "sharpe_variance": 0.0033,
+        "sharpe_variance_method": "estimation",
+        "expected_max_sharpe": 0.19,
+        "max_sharpe": 0.17,
+        "n_days": 291,
+    }

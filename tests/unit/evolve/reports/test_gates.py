@@ -13,7 +13,11 @@ from evolve.reports.gates import (
     gate_values,
     verdict,
 )
-from tests.unit.evolve.promotion.evidence_fixture import make_evidence, make_rejecting_evidence
+from tests.unit.evolve.promotion.evidence_fixture import (
+    make_evidence,
+    make_rejecting_evidence,
+    stitched_block,
+)
 
 
 def _document(evidence: dict[str, Any] | None = None) -> PromotionDocument:
@@ -126,14 +130,7 @@ def test_failure_reasons_when_nothing_promoted_then_most_frequent_first() -> Non
 
 def _with_stage(sample: str) -> dict[str, Any]:
     evidence = make_evidence()
-    evidence["search"]["stitched"] = {
-        "sample": "discovery+validation",
-        "sharpe_variance": 0.0033,
-        "sharpe_variance_method": "estimation",
-        "expected_max_sharpe": 0.19,
-        "max_sharpe": 0.17,
-        "n_days": 291,
-    }
+    evidence["search"]["stitched"] = stitched_block()
     evidence["candidates"][1]["stage"] = {
         "selection": {
             "sample": sample,

@@ -16,7 +16,7 @@ from evolve.reports.text import (
     search_statistics_rows,
     slug,
 )
-from tests.unit.evolve.promotion.evidence_fixture import REJECTED_ID
+from tests.unit.evolve.promotion.evidence_fixture import REJECTED_ID, stitched_block
 
 
 @pytest.mark.parametrize(
@@ -85,14 +85,7 @@ def test_search_statistics_rows_when_stitched_block_then_its_sr0_and_observed_be
         "selection_sample": "stitched",
         "sharpe_variance": 0.004,
         "sharpe_variance_method": "estimation",
-        "stitched": {
-            "sample": "discovery+validation",
-            "sharpe_variance": 0.0033,
-            "sharpe_variance_method": "estimation",
-            "expected_max_sharpe": 0.19,
-            "max_sharpe": 0.17,
-            "n_days": 291,
-        },
+        "stitched": stitched_block(),
     }
 
     rows = {row[0]: row[1:] for row in search_statistics_rows({"search": search})}
