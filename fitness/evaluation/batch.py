@@ -68,6 +68,24 @@ logger = logging.getLogger(__name__)
 _RAY_AUTH_LOGGER = "ray._private.authentication.authentication_token_setup"
 
 
+def fill_order(load: Sequence[int], n_queued: int, depth: int) -> list[int]:
+    """Return the actor slot of each next queued chunk, least loaded first, up to ``depth`` each.
+
+    Breadth first: every actor gets its first chunk before any gets a second, so a batch of
+    fewer than ``depth × n_workers`` chunks still spreads over all workers (depth first, the
+    first actor took two chunks while the last had none). Ties go to the lower slot.
+    """
+    load = list(load)
+    order: list[int] = []
+    while len(order) < n_queued:
+        slot = min(range(len(load)), key=lambda i: (load[i], i))
+        if load[slot] >= depth:
+            break
+        order.append(slot)
+        load[slot] += 1
+    return order
+
+
 def _init_ray(ray: Any, n_workers: int, address: str | None) -> None:
     quiet = {"logging_level": logging.WARNING, "log_to_driver": False}
     if address:
@@ -263,11 +281,10 @@ class RayEvaluator:
         load = [0] * len(self._actors)
         for _, slot in in_flight.values():
             load[slot] += 1
-        for slot, actor in enumerate(self._actors):
-            while queue and load[slot] < PIPELINE_DEPTH:
-                chunk = queue.popleft()
-                in_flight[actor.run.remote(chunks[chunk], include_holdout)] = (chunk, slot)
-                load[slot] += 1
+        for slot in fill_order(load, len(queue), PIPELINE_DEPTH):
+            chunk = queue.popleft()
+            run = self._actors[slot].run.remote(chunks[chunk], include_holdout)
+            in_flight[run] = (chunk, slot)
 
     def _replace(self, slot: int, error: BaseException, lost: list[int]) -> None:
         self._stats.worker_failures += 1
