@@ -7,11 +7,14 @@ Run ``python -m benchmarks.evaluate`` (``--quick`` for a smoke run). Prints, in 
 2. for a population of random trees (engine default depths) on synthetic single-symbol markets
    of 100,000 and 1,000,000 bars: evaluations/s with ``SerialEvaluator`` and a 2-worker
    ``RayEvaluator`` (first batch with cold memo/caches, then the population's offspring with warm
-   ones), the speed-up, Ray start-up seconds, peak RSS (VmHWM) of driver and workers, memo and
-   semantic-cache hit rates;
+   ones), the speed-up beside two ceilings (2 processes of pure Python; 2 forked serial
+   evaluators sharing the same texts, no Ray), where an offspring's time goes (compile,
+   positions, simulate, fingerprints, the Python rest), Ray start-up seconds, peak RSS (VmHWM)
+   of driver and workers, memo and semantic-cache hit rates;
 3. the peer baseline: the same trees through a plain DEAP loop (``gp.compile`` + numpy
    primitives from ``benchmarks.primitives_baseline`` + a vectorised numpy backtest with the same
-   costs over the same folds → the same objectives), on 1 process and on 2 processes.
+   costs over the same folds → the same objectives), on 1 process and on 2 processes; ours
+   against both, and each target's shortfall.
 
 Speed is measured here, never asserted in tests. Targets of the issue are printed alongside.
 """

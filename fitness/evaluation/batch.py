@@ -77,7 +77,7 @@ def fill_order(load: Sequence[int], n_queued: int, depth: int) -> list[int]:
     """
     load = list(load)
     order: list[int] = []
-    while len(order) < n_queued:
+    while load and len(order) < n_queued:
         slot = min(range(len(load)), key=lambda i: (load[i], i))
         if load[slot] >= depth:
             break

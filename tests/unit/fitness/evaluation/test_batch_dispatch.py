@@ -20,3 +20,7 @@ def test_fill_order_when_some_busy_then_least_loaded_first_and_full_ones_skipped
 
 def test_fill_order_when_nothing_queued_then_empty() -> None:
     assert fill_order([0, 0], 0, depth=2) == []
+
+
+def test_fill_order_when_no_workers_then_empty() -> None:
+    assert fill_order([], 3, depth=2) == []
